@@ -1,0 +1,24 @@
+import jwt
+from jose import jwt as jose_jwt
+
+
+def positives(token, key):
+    # ruleid: python-jwt-decode-no-verify
+    claims = jwt.decode(token, options={"verify_signature": False})
+    # ruleid: python-jwt-decode-no-verify
+    legacy = jwt.decode(token, key, verify=False)
+    # ruleid: python-jwt-decode-no-verify
+    anything = jwt.decode(token, key, algorithms=["HS256", "none"])
+    # ruleid: python-jwt-decode-no-verify
+    other = jose_jwt.decode(token, key, options={"verify_aud": False, "verify_signature": False})
+    return claims, legacy, anything, other
+
+
+def negatives(token, key):
+    # ok: python-jwt-decode-no-verify
+    claims = jwt.decode(token, key, algorithms=["RS256"], audience="releasegate")
+    # ok: python-jwt-decode-no-verify
+    header = jwt.get_unverified_header(token)
+    # ok: python-jwt-decode-no-verify
+    relaxed = jwt.decode(token, key, algorithms=["HS256"], options={"verify_aud": False})
+    return claims, header, relaxed

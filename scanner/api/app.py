@@ -1,0 +1,73 @@
+"""create_app: routes, error handlers (JSON everywhere), shared state."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from scanner import archives, intake, store
+from scanner.api.deps import AuthError
+from scanner.api.routes import health, scans, verdicts
+from scanner.config import Settings, get_settings
+from scanner.policy.loader import PolicyNotFoundError, PolicySetError
+from scanner.queue import make_celery
+
+log = logging.getLogger(__name__)
+
+
+def error(status: int, code: str, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="releasegate", version="0.1.0", description="The security gate of a GitOps pipeline.")
+    app.state.settings = settings
+    app.state.celery = make_celery(settings)
+    for module in (health, scans, verdicts):
+        app.include_router(module.router)
+
+    @app.exception_handler(AuthError)
+    async def _auth(_: Request, exc: AuthError) -> JSONResponse:
+        return error(exc.status, "unauthorized" if exc.status == 401 else "forbidden", exc.message)
+
+    @app.exception_handler(intake.BadRequestError)
+    async def _bad(_: Request, exc: intake.BadRequestError) -> JSONResponse:
+        return error(exc.status, exc.code, str(exc))
+
+    @app.exception_handler(archives.UnsafeArchiveError)
+    async def _unsafe(_: Request, exc: archives.UnsafeArchiveError) -> JSONResponse:
+        return error(400, "unsafe_archive", str(exc))
+
+    @app.exception_handler(store.NotFoundError)
+    async def _missing(_: Request, exc: store.NotFoundError) -> JSONResponse:
+        return error(404, "not_found", str(exc))
+
+    @app.exception_handler(PolicyNotFoundError)
+    async def _no_policy(_: Request, exc: PolicyNotFoundError) -> JSONResponse:
+        return error(422, "invalid", str(exc))
+
+    @app.exception_handler(PolicySetError)
+    async def _bad_policies(_: Request, exc: PolicySetError) -> JSONResponse:
+        return error(503, "policies_invalid", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        return error(422, "invalid", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _crash(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return error(500, "internal", "internal error")
+
+    return app

@@ -1,0 +1,239 @@
+"""One scan's steps as plain functions that the tasks call: scan with one tool, store, judge."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from scanner import store
+from scanner.adapters import semgrep, trivy
+from scanner.adapters._process import ScannerError
+from scanner.config import Settings
+from scanner.findings import Finding, ScannerName
+from scanner.models import Scan, ScanJob
+from scanner.policy.engine import counts, evaluate
+from scanner.policy.live import LivePolicies
+from scanner.policy.loader import PolicyNotFoundError
+from scanner.policy.result import Decision, verdict_document
+
+log = logging.getLogger(__name__)
+
+_policies: dict[Path, LivePolicies] = {}
+_tools: dict[str, tuple[float, dict[str, str]]] = {}
+TOOLS_TTL = 60.0
+
+
+def live_policies(settings: Settings) -> LivePolicies:
+    key = settings.policy_dir.resolve()
+    if key not in _policies:
+        _policies[key] = LivePolicies(key)
+    return _policies[key]
+
+
+def tool_versions(settings: Settings) -> dict[str, str]:
+    """Scanner versions and the database date, cached briefly: they key the reuse of results."""
+    cache_key = f"{settings.trivy_bin}|{settings.semgrep_bin}|{settings.resolved_trivy_cache_dir}"
+    hit = _tools.get(cache_key)
+    if hit and time.monotonic() - hit[0] < TOOLS_TTL:
+        return hit[1]
+    versions = trivy.version_info(settings.trivy_bin, settings.resolved_trivy_cache_dir)
+    versions["semgrep"] = semgrep.version(settings.semgrep_bin, settings.data_dir.resolve() / "semgrep-home")
+    _tools[cache_key] = (time.monotonic(), versions)
+    return versions
+
+
+def scan_folder(settings: Settings, scan_id: str) -> Path:
+    return settings.scans_dir / scan_id
+
+
+def jobs_for(*, has_image: bool, has_source: bool) -> list[str]:
+    jobs = []
+    if has_image:
+        jobs.append(ScannerName.TRIVY_IMAGE.value)
+    if has_source:
+        jobs += [ScannerName.SEMGREP.value, ScannerName.TRIVY_FS.value]
+    return jobs
+
+
+def trivy_options(settings: Settings) -> trivy.TrivyOptions:
+    secret_config = settings.policy_dir / "trivy-secret.yaml"
+    return trivy.TrivyOptions(
+        binary=settings.trivy_bin,
+        cache_dir=settings.resolved_trivy_cache_dir,
+        skip_db_update=settings.trivy_skip_db_update,
+        db_repository=settings.trivy_db_repository,
+        timeout=settings.scanner_timeout_seconds,
+        secret_config=secret_config if secret_config.exists() else None,
+        registry_username=settings.registry_username,
+        registry_password=settings.registry_password,
+        insecure=settings.registry_insecure,
+    )
+
+
+def _run_tool(settings: Settings, scan: Scan, job_name: str) -> tuple[list[Finding], list[str]]:
+    """Run one scanner; return its findings and any image digests it learnt."""
+    folder = scan_folder(settings, scan.id)
+    work = folder / "work" / job_name
+    work.mkdir(parents=True, exist_ok=True)
+    if job_name == ScannerName.SEMGREP:
+        source = folder / "source"
+        opts = semgrep.SemgrepOptions(
+            binary=settings.semgrep_bin,
+            rule_dirs=settings.semgrep_rule_dirs,
+            home=settings.data_dir.resolve() / "semgrep-home",
+            timeout=settings.scanner_timeout_seconds,
+        )
+        data = semgrep.run_semgrep(opts, source)
+        return (
+            semgrep.parse_report(data, read_lines=semgrep.file_line_reader(source), source_root=str(source)),
+            [],
+        )
+    opts_t = trivy_options(settings)
+    if job_name == ScannerName.TRIVY_FS:
+        data = trivy.run_trivy(trivy.fs_command(opts_t, folder / "source"), opts_t, cwd=work)
+        return trivy.parse_report(data, scanner=job_name), []
+    if job_name == ScannerName.TRIVY_IMAGE:
+        archive = folder / "image.tar"
+        if archive.exists():
+            args = trivy.image_command(opts_t, archive=archive)
+        elif scan.image_ref:
+            args = trivy.image_command(opts_t, ref=scan.image_ref)
+        else:
+            raise ScannerError("no image to scan")
+        data = trivy.run_trivy(args, opts_t, cwd=work)
+        meta = data.get("Metadata") or {}
+        digests = [d for d in [meta.get("ImageID")] if d]
+        digests += [d.rsplit("@", 1)[-1] for d in meta.get("RepoDigests") or [] if "@" in d]
+        return trivy.parse_report(data, scanner=job_name), digests
+    raise ScannerError(f"unknown job {job_name!r}")
+
+
+def run_job(settings: Settings, session_factory: Callable[[], Any], job_id: int) -> str | None:
+    """Run one scanner job. Returns the scan id when every job of the scan has finished."""
+    with session_factory() as session:
+        job = session.get(ScanJob, job_id)
+        if job is None:
+            log.warning("job %s vanished", job_id)
+            return None
+        if job.status in store.FINISHED:
+            return _ready(session, job.scan_id)  # a redelivery of finished work: only re-signal
+        scan = store.get_scan(session=session, scan_id=job.scan_id)
+        job.status, job.started_at = "running", datetime.now(UTC)
+        if scan.status == "queued":
+            scan.status, scan.started_at = "running", job.started_at
+        session.add_all([job, scan])
+    error: str | None = None
+    findings: list[Finding] = []
+    digests: list[str] = []
+    try:
+        findings, digests = _run_tool(settings, scan, job.name)
+    except Exception as exc:  # any failure of a scanner fails the scan closed, never open
+        log.exception("job %s (%s) of scan %s failed", job.id, job.name, scan.id)
+        error = f"{type(exc).__name__}: {exc}"[:4000]
+    with session_factory() as session:
+        job = session.get(ScanJob, job_id)
+        assert job is not None
+        if error is None:
+            job.finding_count = store.save_findings(session=session, scan=scan, findings=findings)
+            for digest in digests:
+                store.bind_digest(session=session, scan_id=scan.id, digest=digest, kind="config")
+        job.status, job.error, job.finished_at = ("error" if error else "done"), error, datetime.now(UTC)
+        session.add(job)
+    with session_factory() as session:
+        return _ready(session, scan.id)
+
+
+def _ready(session: Session, scan_id: str) -> str | None:
+    jobs = store.jobs_of(session=session, scan_id=scan_id)
+    return scan_id if all(j.status in store.FINISHED for j in jobs) else None
+
+
+def judge_scan(
+    settings: Settings,
+    session_factory: Callable[[], Any],
+    scan_id: str,
+    *,
+    now: datetime | None = None,
+    force: bool = False,
+) -> dict[str, Any] | None:
+    """Evaluate a finished scan under the live policy set and store the verdict (idempotent)."""
+    now = now or datetime.now(UTC)
+    with session_factory() as session:
+        scan = store.get_scan(session=session, scan_id=scan_id)
+        if (
+            not force
+            and scan.status in store.FINISHED
+            and store.latest_verdict(session=session, scan_id=scan_id)
+        ):
+            return None
+        jobs = store.jobs_of(session=session, scan_id=scan_id)
+        failed = [j for j in jobs if j.status == "error"]
+        findings = store.load_findings(session=session, scan_id=scan_id)
+        baseline = store.baseline_fingerprints(
+            session=session, service=scan.service, environment=scan.environment, before=scan.created_at
+        )
+        policy_set = live_policies(settings).get()
+        detail = None
+        try:
+            policy = policy_set.policy_for(scan.environment)
+            evaluation = evaluate(
+                findings,
+                policy=policy,
+                policy_digest=policy_set.digest,
+                exceptions=policy_set.exceptions,
+                service=scan.service,
+                environment=scan.environment,
+                now=now,
+                baseline=baseline,
+            )
+            decision = evaluation.decision
+        except PolicyNotFoundError as exc:
+            evaluation, decision, detail = None, Decision.ERROR, str(exc)
+        if failed:
+            # A scanner that did not finish may have hidden anything: fail closed.
+            decision = Decision.ERROR
+            detail = "; ".join(f"{j.name}: {j.error}" for j in failed)
+        scan_counts = counts(findings)
+        document = verdict_document(
+            evaluation,
+            decision=decision,
+            service=scan.service,
+            environment=scan.environment,
+            scan_id=scan.id,
+            evaluated_at=now.isoformat().replace("+00:00", "Z"),
+            counts=scan_counts,
+            tools=scan.tools,
+            policy_digest=policy_set.digest,
+            detail=detail,
+        )
+        store.mark_new(session=session, scan_id=scan_id, baseline=baseline)
+        store.save_verdict(session=session, scan=scan, document=document, evaluated_at=now)
+        scan.status = "error" if failed else "done"
+        scan.error = detail if failed else None
+        scan.finished_at = now
+        scan.counts = scan_counts
+        session.add(scan)
+    if not failed:
+        # The uploads have been scanned; keep the folder small but leave the source for fingerprints.
+        shutil.rmtree(scan_folder(settings, scan_id) / "work", ignore_errors=True)
+    return document
+
+
+def freshness_of(settings: Settings, environment: str) -> timedelta | None:
+    try:
+        seconds = live_policies(settings).get().policy_for(environment).freshness_seconds
+    except PolicyNotFoundError:
+        return None
+    return timedelta(seconds=seconds) if seconds else None
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, sort_keys=True)
