@@ -50,9 +50,11 @@ class TrivyOptions:
             args.append("--skip-db-update")
         if self.db_repository:
             args += ["--db-repository", self.db_repository]
-        # The scanned tree is untrusted: it must not be able to switch its own secret rules off by
-        # shipping a trivy-secret.yaml, so the config is always explicit (an empty path disables it).
-        args += ["--secret-config", str(self.secret_config) if self.secret_config else "/dev/null"]
+        # The scanned tree is untrusted: it must not switch its own secret rules off by shipping a
+        # trivy-secret.yaml. Trivy looks for that file in its working directory, which the callers
+        # set to a scratch folder of ours; a configured file is passed explicitly.
+        if self.secret_config:
+            args += ["--secret-config", str(self.secret_config)]
         return args
 
     def env(self) -> dict[str, str]:
