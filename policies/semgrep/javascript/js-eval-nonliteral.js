@@ -4,6 +4,8 @@ function positives(req, expr) {
   // ruleid: js-eval-nonliteral
   window.eval("var x = " + expr);
   // ruleid: js-eval-nonliteral
+  eval(atob("ZXZpbA=="));
+  // ruleid: js-eval-nonliteral
   return eval(`(${expr})`) + value;
 }
 

@@ -13,5 +13,9 @@ function negatives(id, handler) {
   // ok: js-settimeout-string
   setInterval(handler, 5000);
   // ok: js-settimeout-string
-  window.setTimeout(function () { poll(id); }, 10);
+  window.setTimeout(function () { poll("id-" + id); }, 10);
+  // ok: js-settimeout-string
+  setTimeout(() => { throw new Error(`timeout after ${id}ms`); }, 100);
+  // ok: js-settimeout-string
+  scheduler.setTimeout("job", 10);
 }

@@ -8,6 +8,8 @@ def positives(request, expr, source):
     exec(source, {"__builtins__": {}})
     # ruleid: python-eval-exec-nonliteral
     result = eval(f"{expr} + 1")
+    # ruleid: python-eval-exec-nonliteral
+    exec(compile(source, "<string>", "exec"))
     return value, result
 
 

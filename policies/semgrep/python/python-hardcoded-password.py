@@ -6,6 +6,8 @@ import psycopg
 DB_PASSWORD = "s3cr3t-Pa55"
 # ruleid: python-hardcoded-password
 api_key = "sk_live_51HrT0kEn"
+# ruleid: python-hardcoded-password
+GITHUB_TOKEN = "ghp_16C7e42F292c6912E7710c838347Ae178B4a"
 
 
 class Settings:
@@ -32,9 +34,17 @@ password = ""
 # ok: python-hardcoded-password
 PASSWORD = "password"
 # ok: python-hardcoded-password
-token = "${GITHUB_TOKEN}"
+access_token = "${GITHUB_TOKEN}"
 # ok: python-hardcoded-password
 secret = "RELEASEGATE_SECRET"
+# ok: python-hardcoded-password
+masked_password = ":****"
+# ok: python-hardcoded-password
+private_key = "/etc/releasegate/signing.pem"
+# ok: python-hardcoded-password
+db_secret = "postgres-credentials"
+# ok: python-hardcoded-password
+end_token = "}"
 
 
 def connect_safely(host):
