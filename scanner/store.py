@@ -209,7 +209,11 @@ _FINDING_COLUMNS = (
 
 
 def load_findings(*, session: Session, scan_id: str) -> list[Finding]:
-    rows = session.execute(select(*_FINDING_COLUMNS).where(FindingRow.scan_id == scan_id))
+    rows = session.execute(
+        select(*_FINDING_COLUMNS).where(  # type: ignore[call-overload]
+            FindingRow.scan_id == scan_id
+        )
+    )
     return [
         Finding(
             fingerprint=r[0],
@@ -352,5 +356,5 @@ def last_good(*, session: Session, service: str, environment: str) -> tuple[Scan
 
 def delete_scan(*, session: Session, scan_id: str) -> None:
     for model in (FindingRow, ScanJob, ImageDigest, Verdict):
-        session.execute(delete(model).where(model.scan_id == scan_id))  # type: ignore[attr-defined]
+        session.execute(delete(model).where(col(model.scan_id) == scan_id))
     session.execute(delete(Scan).where(col(Scan.id) == scan_id))

@@ -59,8 +59,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     folder = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(folder)],
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
         stdout=subprocess.DEVNULL,
     )
     wait_for(lambda: socket.create_connection(("127.0.0.1", port), 0.2).close() is None, 10, "redis")
@@ -90,11 +101,18 @@ class Gate:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def client(self, token: str | None = None) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token or self.token}"}, timeout=60)
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {token or self.token}"}, timeout=60
+        )
 
-    def cli(self, *args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, timeout: float = 300, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(BIN / "releasegate"), *args], env={**self.env, **(env or {})}, capture_output=True, text=True,
+            [str(BIN / "releasegate"), *args],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
             timeout=timeout,
         )
 
@@ -107,7 +125,9 @@ class Gate:
         return result.stdout.strip()
 
 
-def service_env(*, data_dir: Path, database_url: str, broker_url: str, trivy_cache: Path, url: str) -> dict[str, str]:
+def service_env(
+    *, data_dir: Path, database_url: str, broker_url: str, trivy_cache: Path, url: str
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELEASEGATE_")}
     env.update(
         RELEASEGATE_DATA_DIR=str(data_dir),
@@ -121,19 +141,28 @@ def service_env(*, data_dir: Path, database_url: str, broker_url: str, trivy_cac
     return env
 
 
-def start_gate(tmp: Path, *, database_url: str, broker_url: str, trivy_cache: Path, worker: bool = True) -> Gate:
+def start_gate(
+    tmp: Path, *, database_url: str, broker_url: str, trivy_cache: Path, worker: bool = True
+) -> Gate:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = service_env(data_dir=tmp / "data", database_url=database_url, broker_url=broker_url,
-                      trivy_cache=trivy_cache, url=url)
+    env = service_env(
+        data_dir=tmp / "data",
+        database_url=database_url,
+        broker_url=broker_url,
+        trivy_cache=trivy_cache,
+        url=url,
+    )
     gate = Gate(url=url, token="", env=env, data_dir=tmp / "data")
     gate.token = gate.token_for("admin")  # also runs the migrations
     gate.env["RELEASEGATE_TOKEN"] = gate.token
     logs = tmp / "logs"
     logs.mkdir(exist_ok=True)
     gate.procs["api"] = subprocess.Popen(
-        [str(BIN / "releasegate"), "serve", "--port", str(port)], env=env,
-        stdout=(logs / "api.log").open("wb"), stderr=subprocess.STDOUT,
+        [str(BIN / "releasegate"), "serve", "--port", str(port)],
+        env=env,
+        stdout=(logs / "api.log").open("wb"),
+        stderr=subprocess.STDOUT,
     )
     if worker:
         gate.procs["worker"] = start_worker(gate, logs)
@@ -143,8 +172,10 @@ def start_gate(tmp: Path, *, database_url: str, broker_url: str, trivy_cache: Pa
 
 def start_worker(gate: Gate, logs: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [str(BIN / "releasegate"), "worker", "--concurrency", "3"], env=gate.env,
-        stdout=(logs / "worker.log").open("ab"), stderr=subprocess.STDOUT,
+        [str(BIN / "releasegate"), "worker", "--concurrency", "3"],
+        env=gate.env,
+        stdout=(logs / "worker.log").open("ab"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -159,7 +190,9 @@ def stop_gate(gate: Gate) -> None:
 
 
 @pytest.fixture(scope="session")
-def gate(tmp_path_factory: pytest.TempPathFactory, pg_url: str, redis_url: str, trivy_cache: Path) -> Iterator[Gate]:
+def gate(
+    tmp_path_factory: pytest.TempPathFactory, pg_url: str, redis_url: str, trivy_cache: Path
+) -> Iterator[Gate]:
     """The whole service on real parts: uvicorn API, Celery worker on Redis, PostgreSQL storage."""
     tmp = tmp_path_factory.mktemp("gate")
     g = start_gate(tmp, database_url=pg_url, broker_url=redis_url, trivy_cache=trivy_cache)

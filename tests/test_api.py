@@ -57,8 +57,11 @@ def test_hostile_source_archive_is_refused_and_writes_nothing(gate: Gate, name: 
     scans.mkdir(parents=True, exist_ok=True)
     before = snapshot(scans)
     with gate.client() as client:
-        resp = client.post("/api/v1/scans", data={"service": "backend", "environment": "dev"},
-                           files={"source_tar": ("src.tar.gz", HOSTILE[name], "application/gzip")})
+        resp = client.post(
+            "/api/v1/scans",
+            data={"service": "backend", "environment": "dev"},
+            files={"source_tar": ("src.tar.gz", HOSTILE[name], "application/gzip")},
+        )
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["code"] == "unsafe_archive"
     assert snapshot(scans) == before  # not even the benign member was unpacked
@@ -69,16 +72,22 @@ def test_hostile_source_archive_is_refused_and_writes_nothing(gate: Gate, name: 
 
 def test_hostile_image_archive_is_refused(gate: Gate) -> None:
     with gate.client() as client:
-        resp = client.post("/scan", data={"service": "backend", "environment": "dev"},
-                           files={"image_tar": ("img.tar", HOSTILE["dotdot"], "application/x-tar")})
+        resp = client.post(
+            "/scan",
+            data={"service": "backend", "environment": "dev"},
+            files={"image_tar": ("img.tar", HOSTILE["dotdot"], "application/x-tar")},
+        )
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == "unsafe_archive"
 
 
 def test_an_archive_that_is_not_an_image_is_a_clear_400(gate: Gate) -> None:
     with gate.client() as client:
-        resp = client.post("/scan", data={"service": "backend", "environment": "dev"},
-                           files={"image_tar": ("img.tar", hostile_tar(), "application/x-tar")})
+        resp = client.post(
+            "/scan",
+            data={"service": "backend", "environment": "dev"},
+            files={"image_tar": ("img.tar", hostile_tar(), "application/x-tar")},
+        )
     assert resp.status_code == 400
     assert "image" in resp.json()["error"]["message"]
 
@@ -104,7 +113,12 @@ def test_tokens_and_scopes(gate: Gate) -> None:
     writer = gate.token_for("scan:write")
     reader = gate.token_for("verdict:read")
     with gate.client(token="rg_not-a-token") as client:
-        assert client.get("/api/v1/verdicts", params={"image": "sha256:" + "1" * 64, "environment": "prod"}).status_code == 401
+        assert (
+            client.get(
+                "/api/v1/verdicts", params={"image": "sha256:" + "1" * 64, "environment": "prod"}
+            ).status_code
+            == 401
+        )
     with gate.client(token=writer) as client:
         resp = client.get("/api/v1/verdicts", params={"image": "sha256:" + "1" * 64, "environment": "prod"})
         assert resp.status_code == 403
@@ -124,13 +138,26 @@ def test_tokens_and_scopes(gate: Gate) -> None:
 def test_identical_request_is_answered_from_the_stored_scan(gate: Gate, tmp_path: Path) -> None:
     rootfs = images.alpine_rootfs([("musl", "1.1.22-r3", "musl")])
     image = images.build_image(rootfs, tmp_path / "img.tar", tag="reuse:1")
-    first = gate.cli("scan", "--service", "reuse", "--environment", "dev", "--image-tar", str(image.path),
-                     "--wait", "--format", "json")
+    first = gate.cli(
+        "scan",
+        "--service",
+        "reuse",
+        "--environment",
+        "dev",
+        "--image-tar",
+        str(image.path),
+        "--wait",
+        "--format",
+        "json",
+    )
     assert first.returncode == 0, first.stderr
     with gate.client() as client:
         with image.path.open("rb") as fh:
-            resp = client.post("/scan", data={"service": "reuse", "environment": "dev"},
-                               files={"image_tar": ("img.tar", fh, "application/x-tar")})
+            resp = client.post(
+                "/scan",
+                data={"service": "reuse", "environment": "dev"},
+                files={"image_tar": ("img.tar", fh, "application/x-tar")},
+            )
     assert resp.status_code == 200, resp.text
     assert resp.json()["reused"] is True
     assert resp.json()["scan_id"] == json.loads(first.stdout)["scan_id"]
@@ -149,8 +176,20 @@ def test_a_crashing_scanner_makes_the_verdict_error_and_the_cli_exit_1(
     gate = start_gate(root, database_url="", broker_url="", trivy_cache=broken)
     try:
         image = images.build_image(images.alpine_rootfs([("musl", "1.1.22-r3", "musl")]), tmp_path / "i.tar")
-        result = gate.cli("scan", "--service", "backend", "--environment", "dev", "--image-tar", str(image.path),
-                          "--wait", "--timeout", "120", "--format", "json")
+        result = gate.cli(
+            "scan",
+            "--service",
+            "backend",
+            "--environment",
+            "dev",
+            "--image-tar",
+            str(image.path),
+            "--wait",
+            "--timeout",
+            "120",
+            "--format",
+            "json",
+        )
         assert result.returncode == 1, result.stdout + result.stderr
         verdict = json.loads(result.stdout)
         assert verdict["decision"] == "error"
@@ -163,7 +202,15 @@ def test_a_crashing_scanner_makes_the_verdict_error_and_the_cli_exit_1(
 
 
 def test_check_fails_closed_when_the_gate_is_unreachable(gate: Gate) -> None:
-    result = gate.cli("check", "--image", "sha256:" + "2" * 64, "--environment", "prod", "--retries", "2",
-                      env={"RELEASEGATE_URL": "http://127.0.0.1:9"})
+    result = gate.cli(
+        "check",
+        "--image",
+        "sha256:" + "2" * 64,
+        "--environment",
+        "prod",
+        "--retries",
+        "2",
+        env={"RELEASEGATE_URL": "http://127.0.0.1:9"},
+    )
     assert result.returncode == 2
     assert "failing closed" in result.stderr

@@ -13,18 +13,18 @@ from tests.support import images
 
 pytestmark = pytest.mark.slow
 
-VULNERABLE_SOURCE = '''import subprocess
+VULNERABLE_SOURCE = """import subprocess
 
 
 def deploy(branch):
     subprocess.run("git checkout " + branch, shell=True)
-'''
-CLEAN_SOURCE = '''import subprocess
+"""
+CLEAN_SOURCE = """import subprocess
 
 
 def deploy(branch: str) -> None:
     subprocess.run(["git", "checkout", branch], check=True)
-'''
+"""
 
 
 def vulnerable_image(out: Path) -> images.ImageInfo:
@@ -85,7 +85,9 @@ def test_clean_scan_passes_and_check_agrees(gate: Gate, tmp_path: Path) -> None:
     assert verdict["policy_digest"].startswith("sha256:")
     assert set(verdict["tools"]) >= {"trivy", "semgrep", "trivy_db_updated_at"}
 
-    check = gate.cli("check", "--image", f"registry.example/backend@{image.config_digest}", "--environment", "prod")
+    check = gate.cli(
+        "check", "--image", f"registry.example/backend@{image.config_digest}", "--environment", "prod"
+    )
     assert check.returncode == 0, check.stdout + check.stderr
 
     # the same image was never scanned for uat: unknown, which fails closed

@@ -56,18 +56,49 @@ def test_secret_findings_never_carry_the_code_around_them() -> None:
 
 
 def test_unknown_severity_is_refused_not_guessed() -> None:
-    doc = {"SchemaVersion": 2, "Results": [{"Target": "x", "Vulnerabilities": [
-        {"VulnerabilityID": "CVE-1", "PkgName": "p", "InstalledVersion": "1", "Severity": "SEVERE"}]}]}
+    doc = {
+        "SchemaVersion": 2,
+        "Results": [
+            {
+                "Target": "x",
+                "Vulnerabilities": [
+                    {
+                        "VulnerabilityID": "CVE-1",
+                        "PkgName": "p",
+                        "InstalledVersion": "1",
+                        "Severity": "SEVERE",
+                    }
+                ],
+            }
+        ],
+    }
     with pytest.raises(ValueError, match="SEVERE"):
         trivy.parse_report(doc)
 
 
 def test_schema_1_list_reports_are_read() -> None:
-    doc = [{"Target": "requirements.txt", "Type": "pip", "Vulnerabilities": [
-        {"VulnerabilityID": "CVE-2019-14806", "PkgName": "werkzeug", "InstalledVersion": "0.11",
-         "FixedVersion": "0.15.3", "Severity": "HIGH"}]}]
+    doc = [
+        {
+            "Target": "requirements.txt",
+            "Type": "pip",
+            "Vulnerabilities": [
+                {
+                    "VulnerabilityID": "CVE-2019-14806",
+                    "PkgName": "werkzeug",
+                    "InstalledVersion": "0.11",
+                    "FixedVersion": "0.15.3",
+                    "Severity": "HIGH",
+                }
+            ],
+        }
+    ]
     [f] = trivy.parse_report(doc)
-    assert (f.rule_id, f.package, f.fixable, f.severity) == ("CVE-2019-14806", "werkzeug", True, Severity.HIGH)
+    assert (f.rule_id, f.package, f.fixable, f.severity) == (
+        "CVE-2019-14806",
+        "werkzeug",
+        True,
+        Severity.HIGH,
+    )
 
 
 def test_not_a_report_is_an_error() -> None:
@@ -105,7 +136,9 @@ def _golden_secret_ids(doc: Any) -> set[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("repo", sorted(PARITY))
-def test_trivy_fs_through_the_adapter_matches_the_golden(repo: str, trivy_cache: Path, tmp_path: Path) -> None:
+def test_trivy_fs_through_the_adapter_matches_the_golden(
+    repo: str, trivy_cache: Path, tmp_path: Path
+) -> None:
     source = FIXTURE_REPOS / repo
     secret_config = source / "trivy-secret.yaml"
     opts = trivy.TrivyOptions(

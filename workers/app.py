@@ -14,7 +14,7 @@ app = make_celery(get_settings())
 app.conf.imports = ("workers.tasks",)
 
 
-@worker_process_init.connect
+@worker_process_init.connect  # type: ignore[untyped-decorator]  # celery ships no type hints
 def _fresh_connections(**_: Any) -> None:
     # Prefork children inherit the parent's pooled connections (opened by the migrations); sharing
     # a socket between processes corrupts it, so each child drops them and opens its own.

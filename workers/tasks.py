@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any
@@ -14,17 +15,17 @@ from scanner.queue import JUDGE_SCAN, RUN_JOB
 from .app import app
 
 
-def _sessions() -> partial[AbstractContextManager[Any]]:
+def _sessions() -> Callable[[], AbstractContextManager[Any]]:
     return partial(session_scope, get_settings().resolved_database_url)
 
 
-@app.task(name=RUN_JOB, acks_late=True)  # type: ignore[misc]
+@app.task(name=RUN_JOB, acks_late=True)  # type: ignore[untyped-decorator]  # celery is untyped
 def run_job(job_id: int) -> None:
     scan_id = pipeline.run_job(get_settings(), _sessions(), job_id)
     if scan_id is not None:
         app.send_task(JUDGE_SCAN, args=[scan_id])
 
 
-@app.task(name=JUDGE_SCAN, acks_late=True)  # type: ignore[misc]
+@app.task(name=JUDGE_SCAN, acks_late=True)  # type: ignore[untyped-decorator]  # as above
 def judge_scan(scan_id: str) -> None:
     pipeline.judge_scan(get_settings(), _sessions(), scan_id)

@@ -17,11 +17,11 @@ def lint(directory: Path, *, today: date) -> tuple[list[Problem], list[str]]:
         return exc.problems, []
     problems: list[Problem] = []
     warnings: list[str] = []
-    for exc in policy_set.exceptions:
-        if exc.expires < today:
+    for waiver in policy_set.exceptions:
+        if waiver.expires < today:
             problems.append(
-                Problem(f"exceptions/{exc.id}", 0, f"exception {exc.id} expired on {exc.expires}")
+                Problem(f"exceptions/{waiver.id}", 0, f"exception {waiver.id} expired on {waiver.expires}")
             )
-        elif exc.expires - today <= SOON:
-            warnings.append(f"exception {exc.id} expires on {exc.expires} (owner {exc.owner})")
+        elif waiver.expires - today <= SOON:
+            warnings.append(f"exception {waiver.id} expires on {waiver.expires} (owner {waiver.owner})")
     return problems, warnings

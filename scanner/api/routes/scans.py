@@ -106,9 +106,9 @@ async def submit_scan(
         sender = request.app.state.celery
         for job in accepted.jobs:
             await run_in_threadpool(sender.send_task, RUN_JOB, args=[job.id])
-    body = scan_summary(accepted.scan, session=session, request=request)
-    body["reused"] = accepted.reused
-    return JSONResponse(body, status_code=200 if accepted.reused else 202)
+    summary = scan_summary(accepted.scan, session=session, request=request)
+    summary["reused"] = accepted.reused
+    return JSONResponse(summary, status_code=200 if accepted.reused else 202)
 
 
 def _staging_root(settings: Settings) -> str:
