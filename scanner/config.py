@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     @property
     def semgrep_rule_dirs(self) -> list[Path]:
         extra = [Path(p) for p in self.semgrep_rules.split(os.pathsep) if p]
-        return [self.builtin_semgrep_rules, *extra]
+        return [p.resolve() for p in (self.builtin_semgrep_rules, *extra)]
 
 
 @lru_cache(maxsize=1)

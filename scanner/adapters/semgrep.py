@@ -53,7 +53,14 @@ class SemgrepOptions:
 
 
 def scan_command(opts: SemgrepOptions, source: Path) -> list[str]:
-    args = [opts.binary, "scan", "--json", "--metrics=off", "--disable-version-check", "--quiet"]
+    # The gate decides what is scanned, not the scanned tree: no .gitignore (an upload unpacked
+    # inside some git checkout would otherwise be skipped whole) and no .semgrepignore of the repo's
+    # own, so code cannot hide itself. Vendored dependencies are Trivy's job, not Semgrep's.
+    args = [
+        opts.binary, "scan", "--json", "--metrics=off", "--disable-version-check", "--quiet",
+        "--no-git-ignore", "--x-ignore-semgrepignore-files",
+        "--exclude", "node_modules", "--exclude", ".git", "--exclude", "vendor",
+    ]  # fmt: skip
     for rules in opts.rule_dirs:
         args += ["--config", str(rules)]
     args += ["--jobs", str(opts.jobs), "--timeout", "30", str(source)]

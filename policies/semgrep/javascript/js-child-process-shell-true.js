@@ -21,4 +21,6 @@ function negatives(userArg) {
   cp.spawnSync("ls -la | wc -l", { shell: true });
   // ok: js-child-process-shell-true
   execFileSync("git", ["status"], { shell: false });
+  // ok: js-child-process-shell-true
+  cp.execFile("make", ['all', `install`], { shell: true, env: build(userArg) }, (err) => done(err));
 }

@@ -20,5 +20,7 @@ function negatives(sandbox, engine, code) {
   const script = new vm.Script("globalThis.ready = true");
   // ok: js-vm-run-nonliteral
   engine.runInNewContext(code);
+  // ok: js-vm-run-nonliteral
+  vm.runInNewContext("result = compute(input)", makeSandbox(code), { timeout: 50 });
   return script;
 }

@@ -1,0 +1,52 @@
+"""Semgrep through the adapter with the real binary and the bundled rules."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scanner.adapters import semgrep
+from tests.conftest import BIN, REPO
+
+pytestmark = pytest.mark.slow
+
+CODE = 'import subprocess\n\n\ndef run(cmd):\n    subprocess.run("sh -c " + cmd, shell=True)\n'
+
+
+def options(tmp_path: Path) -> semgrep.SemgrepOptions:
+    return semgrep.SemgrepOptions(
+        binary=str(BIN / "semgrep"), rule_dirs=[REPO / "policies" / "semgrep"], home=tmp_path / "home"
+    )
+
+
+def test_the_scanned_tree_cannot_hide_code_from_the_gate(tmp_path: Path) -> None:
+    """An upload unpacked inside a git checkout that ignores it, with its own .semgrepignore."""
+    repo = tmp_path / "checkout"
+    source = repo / "data" / "scan" / "source"
+    (source / "app").mkdir(parents=True)
+    (source / "app" / "run.py").write_text(CODE)
+    (source / ".semgrepignore").write_text("app/\n")
+    (repo / ".gitignore").write_text("data/\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+
+    data = semgrep.run_semgrep(options(tmp_path), source)
+    findings = semgrep.parse_report(
+        data, read_lines=semgrep.file_line_reader(source), source_root=str(source)
+    )
+
+    assert [(f.rule_id, f.path, f.line) for f in findings] == [
+        ("python-subprocess-shell-true", "app/run.py", 5)
+    ]
+
+
+def test_a_broken_rule_fails_the_job_instead_of_passing_silently(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "bad.yaml").write_text("rules:\n  - id: broken\n    pattern: (\n    languages: [python]\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("x = 1\n")
+    opts = semgrep.SemgrepOptions(binary=str(BIN / "semgrep"), rule_dirs=[rules], home=tmp_path / "home")
+    with pytest.raises(semgrep.ScannerError):
+        semgrep.run_semgrep(opts, tmp_path / "src")
