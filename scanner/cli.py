@@ -460,9 +460,16 @@ def worker(concurrency: Annotated[int | None, typer.Option()] = None) -> None:
     from workers.app import app as celery_app
 
     celery_app.worker_main(
-        ["worker", "--loglevel=INFO", f"--concurrency={concurrency or settings.worker_concurrency}",
-         "--without-gossip", "--without-mingle", "-n", f"releasegate-{os.getpid()}@%h"]
-    )  # fmt: skip
+        [
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency or settings.worker_concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"releasegate-{os.getpid()}@%h",
+        ]
+    )
 
 
 @app.command()

@@ -116,13 +116,19 @@ def _run_tool(settings: Settings, scan: Scan, job_name: str) -> tuple[list[Findi
     raise ScannerError(f"unknown job {job_name!r}")
 
 
-def run_job(settings: Settings, session_factory: Callable[[], Any], job_id: int) -> str | None:
-    """Run one scanner job. Returns the scan id when every job of the scan has finished."""
+def run_job(
+    settings: Settings, session_factory: Callable[[], Any], scan_id: str, job_name: str
+) -> str | None:
+    """Run one scanner job of a scan. Returns the scan id when every job of the scan has finished.
+
+    Idempotent: a finished job is not run again (a redelivered task only re-signals readiness).
+    """
     with session_factory() as session:
-        job = session.get(ScanJob, job_id)
+        job = store.get_job(session=session, scan_id=scan_id, name=job_name)
         if job is None:
-            log.warning("job %s vanished", job_id)
+            log.warning("job %s of scan %s vanished", job_name, scan_id)
             return None
+        job_id = job.id
         if job.status in store.FINISHED:
             return _ready(session, job.scan_id)  # a redelivery of finished work: only re-signal
         scan = store.get_scan(session=session, scan_id=job.scan_id)

@@ -95,6 +95,10 @@ def jobs_of(*, session: Session, scan_id: str) -> list[ScanJob]:
     return list(session.exec(select(ScanJob).where(ScanJob.scan_id == scan_id).order_by(col(ScanJob.name))))
 
 
+def get_job(*, session: Session, scan_id: str, name: str) -> ScanJob | None:
+    return session.exec(select(ScanJob).where(ScanJob.scan_id == scan_id, ScanJob.name == name)).first()
+
+
 def reusable_scan(*, session: Session, request_key: str) -> Scan | None:
     """The newest scan of an identical request that did not fail."""
     return session.exec(

@@ -55,8 +55,18 @@ def test_failing_scan_names_the_cve_the_secret_and_the_semgrep_rule(gate: Gate, 
     image = vulnerable_image(tmp_path / "bad.tar")
     src = source_tree(tmp_path / "src", VULNERABLE_SOURCE)
 
-    result = gate.cli("scan", "--service", "backend", "--environment", "prod", "--image-tar", str(image.path),
-                      "--source", str(src), "--wait")  # fmt: skip
+    result = gate.cli(
+        "scan",
+        "--service",
+        "backend",
+        "--environment",
+        "prod",
+        "--image-tar",
+        str(image.path),
+        "--source",
+        str(src),
+        "--wait",
+    )
 
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.startswith("FAIL")
@@ -76,8 +86,20 @@ def test_clean_scan_passes_and_check_agrees(gate: Gate, tmp_path: Path) -> None:
     image = clean_image(tmp_path / "good.tar")
     src = source_tree(tmp_path / "src", CLEAN_SOURCE)
 
-    result = gate.cli("scan", "--service", "backend", "--environment", "prod", "--image-tar", str(image.path),
-                      "--source", str(src), "--wait", "--format", "json")  # fmt: skip
+    result = gate.cli(
+        "scan",
+        "--service",
+        "backend",
+        "--environment",
+        "prod",
+        "--image-tar",
+        str(image.path),
+        "--source",
+        str(src),
+        "--wait",
+        "--format",
+        "json",
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     verdict = json.loads(result.stdout)
@@ -98,8 +120,18 @@ def test_clean_scan_passes_and_check_agrees(gate: Gate, tmp_path: Path) -> None:
 
 def test_secret_text_is_not_stored(gate: Gate, tmp_path: Path) -> None:
     image = vulnerable_image(tmp_path / "bad.tar")
-    result = gate.cli("scan", "--service", "secrets-probe", "--environment", "dev", "--image-tar",
-                      str(image.path), "--wait", "--format", "json")  # fmt: skip
+    result = gate.cli(
+        "scan",
+        "--service",
+        "secrets-probe",
+        "--environment",
+        "dev",
+        "--image-tar",
+        str(image.path),
+        "--wait",
+        "--format",
+        "json",
+    )
     assert result.returncode == 1, result.stdout + result.stderr  # dev blocks leaked secrets
     scan_id = json.loads(result.stdout)["scan_id"]
     with gate.client() as client:

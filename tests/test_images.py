@@ -62,10 +62,21 @@ def run_trivy(trivy: Path, archive: Path, cache_dir: Path) -> subprocess.Complet
         "TRIVY_NO_PROGRESS": "true",
     }
     command = [
-        str(trivy), "image", "--input", str(archive), "--cache-dir", str(cache_dir),
-        "--skip-db-update", "--skip-check-update", "--offline-scan",
-        "--scanners", "secret,license", "--list-all-pkgs", "--format", "json",
-    ]  # fmt: skip
+        str(trivy),
+        "image",
+        "--input",
+        str(archive),
+        "--cache-dir",
+        str(cache_dir),
+        "--skip-db-update",
+        "--skip-check-update",
+        "--offline-scan",
+        "--scanners",
+        "secret,license",
+        "--list-all-pkgs",
+        "--format",
+        "json",
+    ]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
 
 

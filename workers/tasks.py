@@ -7,6 +7,9 @@ from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any
 
+from kombu.exceptions import OperationalError as KombuOperationalError
+from sqlalchemy.exc import OperationalError
+
 from scanner import pipeline
 from scanner.config import get_settings
 from scanner.db import session_scope
@@ -19,13 +22,17 @@ def _sessions() -> Callable[[], AbstractContextManager[Any]]:
     return partial(session_scope, get_settings().resolved_database_url)
 
 
-@app.task(name=RUN_JOB, acks_late=True)  # type: ignore[untyped-decorator]  # celery is untyped
-def run_job(job_id: int) -> None:
-    scan_id = pipeline.run_job(get_settings(), _sessions(), job_id)
-    if scan_id is not None:
+# Only a lost database or broker connection is worth retrying; a scanner's own failure is already
+# recorded as the job's error (the verdict becomes `error`), and retrying would not change it.
+RETRYABLE = (OperationalError, KombuOperationalError)
+
+
+@app.task(name=RUN_JOB, acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=8)  # type: ignore[untyped-decorator]  # celery is untyped
+def run_job(scan_id: str, job: str) -> None:
+    if pipeline.run_job(get_settings(), _sessions(), scan_id, job) is not None:
         app.send_task(JUDGE_SCAN, args=[scan_id])
 
 
-@app.task(name=JUDGE_SCAN, acks_late=True)  # type: ignore[untyped-decorator]  # as above
+@app.task(name=JUDGE_SCAN, acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=8)  # type: ignore[untyped-decorator]  # as above
 def judge_scan(scan_id: str) -> None:
     pipeline.judge_scan(get_settings(), _sessions(), scan_id)

@@ -57,10 +57,21 @@ def scan_command(opts: SemgrepOptions, source: Path) -> list[str]:
     # inside some git checkout would otherwise be skipped whole) and no .semgrepignore of the repo's
     # own, so code cannot hide itself. Vendored dependencies are Trivy's job, not Semgrep's.
     args = [
-        opts.binary, "scan", "--json", "--metrics=off", "--disable-version-check", "--quiet",
-        "--no-git-ignore", "--x-ignore-semgrepignore-files",
-        "--exclude", "node_modules", "--exclude", ".git", "--exclude", "vendor",
-    ]  # fmt: skip
+        opts.binary,
+        "scan",
+        "--json",
+        "--metrics=off",
+        "--disable-version-check",
+        "--quiet",
+        "--no-git-ignore",
+        "--x-ignore-semgrepignore-files",
+        "--exclude",
+        "node_modules",
+        "--exclude",
+        ".git",
+        "--exclude",
+        "vendor",
+    ]
     for rules in opts.rule_dirs:
         args += ["--config", str(rules)]
     args += ["--jobs", str(opts.jobs), "--timeout", "30", str(source)]

@@ -105,7 +105,7 @@ async def submit_scan(
         # Enqueued only after the scan's transaction committed, so a worker always finds its rows.
         sender = request.app.state.celery
         for job in accepted.jobs:
-            await run_in_threadpool(sender.send_task, RUN_JOB, args=[job.id])
+            await run_in_threadpool(sender.send_task, RUN_JOB, args=[job.scan_id, job.name])
     summary = scan_summary(accepted.scan, session=session, request=request)
     summary["reused"] = accepted.reused
     return JSONResponse(summary, status_code=200 if accepted.reused else 202)

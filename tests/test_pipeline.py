@@ -1,0 +1,119 @@
+"""The scan steps as plain functions on real PostgreSQL and the real scanners: idempotent jobs, first_seen
+kept across scans, `new` against the last passing scan, fail-closed judging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from scanner import pipeline, store
+from scanner.config import Settings
+from scanner.db import migrate, session_scope
+from scanner.models import FindingRow, Scan
+from tests.conftest import BIN, REPO
+
+pytestmark = pytest.mark.slow
+
+CODE = 'import subprocess\n\n\ndef run(cmd):\n    subprocess.run("sh -c " + cmd, shell=True)\n'
+
+
+@pytest.fixture
+def settings(tmp_path: Path, pg_url: str, trivy_cache: Path) -> Settings:
+    s = Settings(
+        data_dir=tmp_path / "data",
+        database_url=pg_url,
+        policy_dir=REPO / "policies",
+        trivy_cache_dir=trivy_cache,
+        trivy_bin=str(BIN / "trivy"),
+        semgrep_bin=str(BIN / "semgrep"),
+    )
+    migrate(s.resolved_database_url)
+    return s
+
+
+@pytest.fixture
+def sessions(settings: Settings) -> Callable[[], AbstractContextManager[Any]]:
+    return partial(session_scope, settings.resolved_database_url)
+
+
+def new_scan(
+    settings: Settings,
+    sessions: Callable[[], AbstractContextManager[Any]],
+    *,
+    service: str,
+    code: str,
+    environment: str = "prod",
+) -> str:
+    scan = Scan(
+        id=f"{service}{datetime.now(UTC).timestamp():.6f}".replace(".", ""),
+        service=service,
+        environment=environment,
+        request_key="k",
+        policy_digest="d",
+        tools={},
+    )
+    source = pipeline.scan_folder(settings, scan.id) / "source"
+    source.mkdir(parents=True)
+    (source / "run.py").write_text(code)
+    with sessions() as session:
+        store.create_scan(session=session, scan=scan, jobs=["semgrep"])
+    return scan.id
+
+
+def test_a_job_runs_once_even_when_its_task_is_delivered_twice(settings: Settings, sessions: Any) -> None:
+    scan_id = new_scan(settings, sessions, service="idem", code=CODE)
+
+    assert pipeline.run_job(settings, sessions, scan_id, "semgrep") == scan_id
+    with sessions() as session:
+        first = store.get_job(session=session, scan_id=scan_id, name="semgrep")
+    assert first is not None and first.status == "done" and first.finding_count == 1
+    # the source is gone: a second real run would now find nothing and fail, a skipped one cannot
+    (pipeline.scan_folder(settings, scan_id) / "source" / "run.py").unlink()
+    assert pipeline.run_job(settings, sessions, scan_id, "semgrep") == scan_id
+    with sessions() as session:
+        again = store.get_job(session=session, scan_id=scan_id, name="semgrep")
+        rows = list(session.exec(select(FindingRow).where(FindingRow.scan_id == scan_id)))
+    assert again is not None and again.finished_at == first.finished_at
+    assert len(rows) == 1
+
+    doc = pipeline.judge_scan(settings, sessions, scan_id)
+    assert doc is not None and doc["decision"] == "fail"
+    assert pipeline.judge_scan(settings, sessions, scan_id) is None  # judged once
+
+
+def test_first_seen_survives_rescans_and_new_compares_with_the_last_pass(
+    settings: Settings, sessions: Any
+) -> None:
+    medium = "import tempfile\n\n\ndef f():\n    return tempfile.mktemp()\n"
+    first = new_scan(settings, sessions, service="baseline", code=medium, environment="dev")
+    pipeline.run_job(settings, sessions, first, "semgrep")
+    assert pipeline.judge_scan(settings, sessions, first)["decision"] in ("pass", "warn")  # type: ignore[index]
+
+    second = new_scan(settings, sessions, service="baseline", code=medium + "\n" + CODE, environment="dev")
+    pipeline.run_job(settings, sessions, second, "semgrep")
+    pipeline.judge_scan(settings, sessions, second)
+    with sessions() as session:
+        rows = {r.rule_id: r for r in session.exec(select(FindingRow).where(FindingRow.scan_id == second))}
+        old = session.exec(select(FindingRow).where(FindingRow.scan_id == first)).one()
+    assert rows["python-subprocess-shell-true"].is_new is True
+    mktemp = next(r for r in rows.values() if r.rule_id != "python-subprocess-shell-true")
+    assert mktemp.is_new is False
+    assert mktemp.first_seen == old.first_seen
+
+
+def test_a_failed_job_makes_the_verdict_error(settings: Settings, sessions: Any) -> None:
+    broken = settings.model_copy(update={"semgrep_bin": str(BIN / "no-such-semgrep")})
+    scan_id = new_scan(settings, sessions, service="crash", code=CODE)
+    assert pipeline.run_job(broken, sessions, scan_id, "semgrep") == scan_id
+    doc = pipeline.judge_scan(broken, sessions, scan_id)
+    assert doc is not None and doc["decision"] == "error"
+    assert "no-such-semgrep" in doc["detail"]
+    with sessions() as session:
+        assert store.get_scan(session=session, scan_id=scan_id).status == "error"
