@@ -169,10 +169,37 @@ def _insert_ignore(session: Session, model: Any, rows: list[dict[str, Any]], key
         return
     table = model.__table__
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) > 500:
+        _copy_insert_ignore(session, table, rows, keys)
+        return
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for start in range(0, len(rows), _CHUNK):
         stmt = insert(table).on_conflict_do_nothing(index_elements=keys)
         session.execute(stmt, rows[start : start + _CHUNK])
+
+
+def _copy_insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    """PostgreSQL's COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING: an order
+    of magnitude faster than batched INSERTs for a scan's 100,000 findings."""
+    from psycopg.types.json import Json
+    from sqlalchemy import JSON
+
+    columns = list(rows[0])
+    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    temp = f"_rg_copy_{secrets.token_hex(6)}"
+    cols = ", ".join(f'"{c}"' for c in columns)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur:
+        cur.execute(f'CREATE TEMP TABLE {temp} (LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DROP')
+        with cur.copy(f"COPY {temp} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([Json(row[c]) if c in json_columns else row[c] for c in columns])
+        conflict = ", ".join(f'"{k}"' for k in keys)
+        cur.execute(
+            f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM {temp} ON CONFLICT ({conflict}) DO NOTHING'
+        )
+        cur.execute(f"DROP TABLE {temp}")
 
 
 def _first_seen(*, session: Session, service: str, fingerprints: Sequence[str]) -> dict[str, datetime]:

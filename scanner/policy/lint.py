@@ -19,9 +19,8 @@ def lint(directory: Path, *, today: date) -> tuple[list[Problem], list[str]]:
     warnings: list[str] = []
     for waiver in policy_set.exceptions:
         if waiver.expires < today:
-            problems.append(
-                Problem(f"exceptions/{waiver.id}", 0, f"exception {waiver.id} expired on {waiver.expires}")
-            )
+            file, line = policy_set.exception_locations.get(waiver.id, (f"exceptions/{waiver.id}", 0))
+            problems.append(Problem(file, line, f"exception {waiver.id} expired on {waiver.expires}"))
         elif waiver.expires - today <= SOON:
             warnings.append(f"exception {waiver.id} expires on {waiver.expires} (owner {waiver.owner})")
     return problems, warnings

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from .schema import Policy, PolicyException, parse_duration
+from .schema import DuplicateRuleIdError, Policy, PolicyException, parse_duration
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,8 @@ class PolicySet:
     exceptions: tuple[PolicyException, ...]
     digest: str
     source: str = ""
+    # exception id -> (file, line of `expires`), so `policy lint` can point at an expired one
+    exception_locations: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def environments(self) -> list[str]:
         return sorted({env for p in self.policies.values() for env in p.environments})
@@ -92,9 +94,10 @@ def digest_of(policies: dict[str, Policy], exceptions: Sequence[PolicyException]
 def load_policy_set(directory: Path) -> PolicySet:
     problems: list[Problem] = []
     policies: dict[str, Policy] = {}
-    policy_files: dict[str, tuple[str, int]] = {}
+    policy_files: dict[str, tuple[str, yaml.Node]] = {}
     exceptions: list[PolicyException] = []
     exception_files: dict[str, str] = {}
+    exception_locations: dict[str, tuple[str, int]] = {}
     if not directory.is_dir():
         raise PolicySetError([Problem(str(directory), 0, "policy folder does not exist")])
 
@@ -125,7 +128,7 @@ def load_policy_set(directory: Path) -> PolicySet:
                 )
                 continue
             policies[policy.name] = policy
-            policy_files[policy.name] = (rel, _line(node, ()))
+            policy_files[policy.name] = (rel, node)
 
     for path in exc_files:
         rel = _display(path, directory)
@@ -145,6 +148,7 @@ def load_policy_set(directory: Path) -> PolicySet:
                 )
                 continue
             exception_files[exc_obj.id] = rel
+            exception_locations[exc_obj.id] = (rel, _line(node, ("expires",)))
             exceptions.append(exc_obj)
 
     problems.extend(_check_links(policies, policy_files))
@@ -155,13 +159,15 @@ def load_policy_set(directory: Path) -> PolicySet:
         exceptions=tuple(exceptions),
         digest=digest_of(policies, exceptions),
         source=str(directory),
+        exception_locations=exception_locations,
     )
 
 
-def _check_links(policies: dict[str, Policy], files: dict[str, tuple[str, int]]) -> list[Problem]:
+def _check_links(policies: dict[str, Policy], files: dict[str, tuple[str, yaml.Node]]) -> list[Problem]:
     problems: list[Problem] = []
     for name, policy in policies.items():
-        file, line = files[name]
+        file, node = files[name]
+        line = _line(node, ("extends",))
         if policy.extends and policy.extends not in policies:
             problems.append(Problem(file, line, f"extends: unknown policy {policy.extends!r}"))
             continue
@@ -176,11 +182,15 @@ def _check_links(policies: dict[str, Policy], files: dict[str, tuple[str, int]])
             current = policies[current.extends]
     owners: dict[str, str] = {}
     for name in sorted(policies):
-        for env in policies[name].environments:
+        for index, env in enumerate(policies[name].environments):
             if env in owners:
-                file, line = files[name]
+                file, node = files[name]
                 problems.append(
-                    Problem(file, line, f"environments: {env!r} is already covered by policy {owners[env]!r}")
+                    Problem(
+                        file,
+                        _line(node, ("environments", index)),
+                        f"environments: {env!r} is already covered by policy {owners[env]!r}",
+                    )
                 )
             owners[env] = name
     return problems
@@ -220,6 +230,9 @@ def _problems(exc: ValidationError, rel: str, node: yaml.Node) -> list[Problem]:
     problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, DuplicateRuleIdError):
+            loc = (*loc, cause.index, "id")  # point at the second rule, not at `rules:`
         field = ".".join(str(p) for p in loc) or "(document)"
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":

@@ -39,6 +39,12 @@ StrList = Annotated[list[str] | None, BeforeValidator(_one_or_many)]
 SeverityName = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]
 
 
+class DuplicateRuleIdError(ValueError):
+    def __init__(self, rule_id: str, index: int) -> None:
+        super().__init__(f"duplicate rule id {rule_id!r}")
+        self.index = index
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -104,9 +110,9 @@ class Policy(Strict):
     @classmethod
     def _unique_rules(cls, rules: list[Rule]) -> list[Rule]:
         seen: set[str] = set()
-        for rule in rules:
+        for index, rule in enumerate(rules):
             if rule.id in seen:
-                raise ValueError(f"duplicate rule id {rule.id!r}")
+                raise DuplicateRuleIdError(rule.id, index)
             seen.add(rule.id)
         return rules
 

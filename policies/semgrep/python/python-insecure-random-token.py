@@ -29,8 +29,10 @@ def negatives(items):
     # ok: python-insecure-random-token
     sample = random.sample(items, 3)
     # ok: python-insecure-random-token
+    footprint = random.randint(1, 10)
+    # ok: python-insecure-random-token
     password = "".join(secrets.choice(ALPHABET) for _ in range(20))
-    return reset_token, jitter, sample, password
+    return reset_token, jitter, sample, password, footprint
 
 
 def pick_shard(shards):
