@@ -197,7 +197,8 @@ def _copy_insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]]
                 copy.write_row([Json(row[c]) if c in json_columns else row[c] for c in columns])
         conflict = ", ".join(f'"{k}"' for k in keys)
         cur.execute(
-            f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM {temp} ON CONFLICT ({conflict}) DO NOTHING'
+            f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM {temp} '
+            f"ON CONFLICT ({conflict}) DO NOTHING"
         )
         cur.execute(f"DROP TABLE {temp}")
 
