@@ -28,10 +28,17 @@ def get_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # A pool as large as the thread pool's concurrency: a connection opened beyond the pool is
+        # closed again after one request, and opening one (with its PRAGMAs) costs more than the query.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=40, max_overflow=20
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pre-ping (a round trip per checkout, which doubles the verdict look-up): a connection that
+    # died with the server fails once, SQLAlchemy then invalidates the pool, and callers retry
+    # (Celery tasks retry OperationalError; the hook's `check` retries its request).
+    return create_engine(url, pool_size=20, max_overflow=20, pool_recycle=1800)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

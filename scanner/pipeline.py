@@ -32,10 +32,11 @@ TOOLS_TTL = 60.0
 
 
 def live_policies(settings: Settings) -> LivePolicies:
-    key = settings.policy_dir.resolve()
-    if key not in _policies:
-        _policies[key] = LivePolicies(key)
-    return _policies[key]
+    # Keyed by the configured path as given: resolving it on every verdict request costs syscalls.
+    live = _policies.get(settings.policy_dir)
+    if live is None:
+        live = _policies[settings.policy_dir] = LivePolicies(settings.policy_dir.resolve())
+    return live
 
 
 def tool_versions(settings: Settings) -> dict[str, str]:

@@ -31,12 +31,14 @@ def make_celery(settings: Settings) -> Celery:
     }
     if settings.resolved_broker_url.startswith("filesystem://"):
         folder = settings.broker_folder
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         conf["broker_transport_options"] = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            # Without this Kombu keeps its exchange table in ./control of whatever the cwd is.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
     app.conf.update(conf)

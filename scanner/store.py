@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from scanner.findings import Finding, Kind, Severity
@@ -368,6 +370,51 @@ def scans_for_image(*, session: Session, digest: str, environment: str) -> list[
             .limit(20)
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ScanVerdictRow:
+    scan_id: str
+    service: str
+    status: str
+    document: dict[str, Any] | None
+    evaluated_at: datetime | None
+
+
+def _verdicts_query(where: str) -> Any:
+    # Plain SQL built once: constructing a Core select per call costs ten times the query itself,
+    # and this is the PreSync hook's hot path.
+    from sqlalchemy import JSON, DateTime, String, text
+
+    return text(
+        "SELECT s.id, s.service, s.status, v.document, v.evaluated_at "
+        "FROM scans s LEFT OUTER JOIN verdicts v ON v.scan_id = s.id "
+        f"WHERE s.environment = :environment AND {where} "
+        "ORDER BY s.created_at DESC, v.evaluated_at DESC LIMIT 50"
+    ).columns(id=String, service=String, status=String, document=JSON, evaluated_at=DateTime)
+
+
+_BY_DIGEST = _verdicts_query("s.id IN (SELECT d.scan_id FROM image_digests d WHERE d.digest = :key)")
+_BY_SCAN = _verdicts_query("s.id = :key")
+
+
+def image_verdicts(
+    *, session: Session | Connection, environment: str, digest: str | None = None, scan_id: str | None = None
+) -> list[ScanVerdictRow]:
+    """The scans of an image (by any digest) or one scan, newest first, each with its latest verdict."""
+    query, key = (_BY_SCAN, scan_id) if scan_id is not None else (_BY_DIGEST, digest)
+    out: list[ScanVerdictRow] = []
+    seen: set[str] = set()
+    for sid, service, status, document, evaluated_at in session.execute(
+        query, {"environment": environment, "key": key}
+    ):
+        if sid in seen:
+            continue  # an older verdict of a scan already listed
+        seen.add(sid)
+        out.append(
+            ScanVerdictRow(sid, service, status, document, _aware(evaluated_at) if evaluated_at else None)
+        )
+    return out
 
 
 def last_good(*, session: Session, service: str, environment: str) -> tuple[Scan, Verdict] | None:

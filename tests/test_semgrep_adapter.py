@@ -242,3 +242,13 @@ def test_references_from_metadata_are_kept() -> None:
 def test_a_document_that_is_not_a_semgrep_report_is_refused(data: Any) -> None:
     with pytest.raises(ReportFormatError):
         parse_report(data)
+
+
+@pytest.mark.parametrize(
+    "bad_result",
+    [None, "policies.semgrep.python.my-rule", {}, {"check_id": None, "path": "/src/app.py"}],
+    ids=["null", "string", "empty", "no-check-id"],
+)
+def test_a_result_without_a_check_id_is_refused(bad_result: Any) -> None:
+    with pytest.raises(ReportFormatError):
+        parse_report(report(result(), bad_result))

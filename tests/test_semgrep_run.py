@@ -22,11 +22,13 @@ def options(tmp_path: Path) -> semgrep.SemgrepOptions:
 
 
 def test_the_scanned_tree_cannot_hide_code_from_the_gate(tmp_path: Path) -> None:
-    """An upload unpacked inside a git checkout that ignores it, with its own .semgrepignore."""
+    """An upload unpacked inside a git checkout that ignores it, with its own .semgrepignore and a
+    `# nosemgrep` comment on a second copy of the code."""
     repo = tmp_path / "checkout"
     source = repo / "data" / "scan" / "source"
     (source / "app").mkdir(parents=True)
     (source / "app" / "run.py").write_text(CODE)
+    (source / "app" / "quiet.py").write_text(CODE.replace("shell=True)", "shell=True)  # nosemgrep"))
     (source / ".semgrepignore").write_text("app/\n")
     (repo / ".gitignore").write_text("data/\n")
     subprocess.run(["git", "init", "-q", str(repo)], check=True)

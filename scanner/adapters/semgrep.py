@@ -55,7 +55,8 @@ class SemgrepOptions:
 def scan_command(opts: SemgrepOptions, source: Path) -> list[str]:
     # The gate decides what is scanned, not the scanned tree: no .gitignore (an upload unpacked
     # inside some git checkout would otherwise be skipped whole) and no .semgrepignore of the repo's
-    # own, so code cannot hide itself. Vendored dependencies are Trivy's job, not Semgrep's.
+    # own and no `# nosemgrep` comments, so code cannot hide itself: accepted findings are policy
+    # exceptions, reviewed in git. Vendored dependencies are Trivy's job, not Semgrep's.
     args = [
         opts.binary,
         "scan",
@@ -65,6 +66,7 @@ def scan_command(opts: SemgrepOptions, source: Path) -> list[str]:
         "--quiet",
         "--no-git-ignore",
         "--x-ignore-semgrepignore-files",
+        "--disable-nosem",
         "--exclude",
         "node_modules",
         "--exclude",
@@ -137,6 +139,8 @@ def parse_report(
     findings: list[Finding] = []
     occurrences: dict[str, int] = {}
     for r in data["results"]:
+        if not isinstance(r, dict) or not isinstance(r.get("check_id"), str):
+            raise ReportFormatError("a result is not an object with a check_id")
         extra = r.get("extra") or {}
         metadata = extra.get("metadata") or {}
         rid = rule_id(str(r["check_id"]))

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scanner import archives, intake, store
 from scanner.api.deps import AuthError
-from scanner.api.routes import health, scans, verdicts
+from scanner.api.routes import dashboard, health, scans, verdicts
 from scanner.config import Settings, get_settings
 from scanner.policy.loader import PolicyNotFoundError, PolicySetError
 from scanner.queue import make_celery
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.celery = make_celery(settings)
     for module in (health, scans, verdicts):
         app.include_router(module.router)
+    app.include_router(dashboard.router)
 
     @app.exception_handler(AuthError)
     async def _auth(_: Request, exc: AuthError) -> JSONResponse:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from scanner import store
@@ -20,7 +22,9 @@ class AuthError(Exception):
         super().__init__(message)
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies are async where they do no blocking I/O: FastAPI runs every sync dependency in the
+# thread pool, and those hops cost more than the verdict look-up itself.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -28,9 +32,13 @@ def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_session(settings: SettingsDep) -> Iterator[Session]:
-    with Session(get_engine(settings.resolved_database_url), expire_on_commit=False) as session:
+async def get_session(settings: SettingsDep) -> AsyncIterator[Session]:
+    # A Session opens no connection until its first query, which runs in the thread pool.
+    session = Session(get_engine(settings.resolved_database_url), expire_on_commit=False)
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -48,27 +56,64 @@ def bearer_token(request: Request) -> str | None:
     return cookie or None
 
 
+# Valid tokens are remembered briefly so the hook's hot path skips a query; a revoked token stops
+# working within TOKEN_CACHE_SECONDS. Invalid tokens are never cached.
+TOKEN_CACHE_SECONDS = 5.0
+_token_cache: dict[str, tuple[float, frozenset[str]]] = {}
+
+
+def cached_scopes(raw: str) -> set[str] | None:
+    hit = _token_cache.get(store.hash_token(raw))
+    if hit is not None and hit[0] > time.monotonic():
+        return set(hit[1])
+    return None
+
+
 def scopes_of(session: Session, raw: str) -> set[str] | None:
+    key = store.hash_token(raw)
+    now = time.monotonic()
+    hit = _token_cache.get(key)
+    if hit is not None and hit[0] > now:
+        return set(hit[1])
     scopes = store.token_scopes(session=session, raw=raw)
     if scopes is None:
+        _token_cache.pop(key, None)
         return None
     granted: set[str] = set()
     for scope in scopes:
         granted |= IMPLIED.get(scope, {scope})
+    if len(_token_cache) > 10_000:
+        _token_cache.clear()
+    _token_cache[key] = (now + TOKEN_CACHE_SECONDS, frozenset(granted))
     return granted
 
 
-def require(scope: str) -> Callable[[Request, Session], set[str]]:
-    def check(request: Request, session: SessionDep) -> set[str]:
-        raw = bearer_token(request)
-        if raw is None:
-            raise AuthError(401, "missing bearer token")
-        scopes = scopes_of(session, raw)
-        if scopes is None:
-            raise AuthError(401, "invalid or revoked token")
-        if scope not in scopes:
-            raise AuthError(403, f"token lacks scope {scope!r}")
-        return scopes
+async def authorize(request: Request, scope: str, session: Session | None = None) -> set[str]:
+    """The caller's scopes, or AuthError (401 no/invalid token, 403 lacking `scope`)."""
+    raw = bearer_token(request)
+    if raw is None:
+        raise AuthError(401, "missing bearer token")
+    scopes = cached_scopes(raw)
+    if scopes is None:
+        scopes = await run_in_threadpool(_lookup_scopes, request, session, raw)
+    if scopes is None:
+        raise AuthError(401, "invalid or revoked token")
+    if scope not in scopes:
+        raise AuthError(403, f"token lacks scope {scope!r}")
+    return scopes
+
+
+def _lookup_scopes(request: Request, session: Session | None, raw: str) -> set[str] | None:
+    if session is not None:
+        return scopes_of(session, raw)
+    settings: Settings = request.app.state.settings
+    with Session(get_engine(settings.resolved_database_url)) as own:
+        return scopes_of(own, raw)
+
+
+def require(scope: str) -> Callable[[Request, Session], Awaitable[set[str]]]:
+    async def check(request: Request, session: SessionDep) -> set[str]:
+        return await authorize(request, scope, session)
 
     return check
 

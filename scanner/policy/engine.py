@@ -23,6 +23,9 @@ Predicate = Callable[[Finding], bool]
 
 
 def _glob(patterns: Sequence[str]) -> Callable[[str | None], bool]:
+    if not patterns:
+        # No alternatives match nothing, like an empty `kind` list; an empty regex would match all.
+        return lambda value: False
     regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
     return lambda value: value is not None and regex.match(value) is not None
 

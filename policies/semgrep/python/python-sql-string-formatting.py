@@ -15,6 +15,13 @@ def positives(conn, cursor, user_id, name, table):
     cursor.execute(query)
     # ruleid: python-sql-string-formatting
     cursor.executemany("INSERT INTO %s VALUES (?)" % table, [(1,), (2,)])
+    # ruleid: python-sql-string-formatting
+    cursor.execute(
+        f"INSERT INTO {table} (name) "
+        "VALUES ('" + name + "')"
+    )
+    # ruleid: python-sql-string-formatting
+    cursor.execute(f'INSERT INTO "{table}" SELECT * FROM staging ' "ON CONFLICT DO NOTHING")
 
 
 def negatives(cursor, user_id, name):
@@ -31,3 +38,5 @@ def negatives(cursor, user_id, name):
     cursor.execute(f"SELECT 1")
     # ok: python-sql-string-formatting
     sqlite3.connect(":memory:").execute("VACUUM")
+    # ok: python-sql-string-formatting
+    cursor.execute("SELECT id " "FROM users " "WHERE name = ?", (name,))
