@@ -29,7 +29,10 @@ run: install ## Start API + worker on embedded defaults (SQLite, filesystem brok
 	@test -f .data/trivy-cache/db/trivy.db || $(BIN)/python -m tests.support.trivydb .data/trivy-cache
 	$(BIN)/releasegate dev
 
-test: install testdata ## Run the whole test suite against real Redis, PostgreSQL, Semgrep and Trivy
+/usr/bin/chromium: ## Debian's Chromium, for the dashboard's browser tests
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
+test: install testdata /usr/bin/chromium ## Run the whole test suite against real Redis, PostgreSQL, Semgrep and Trivy
 	$(BIN)/python -m pytest -q
 
 lint: install ## ruff and mypy
