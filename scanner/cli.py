@@ -71,13 +71,15 @@ def _is_tty() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-def _emit(doc: dict[str, Any], fmt: str, output: Path | None) -> None:
+def _emit(doc: dict[str, Any], fmt: str, output: Path | None, report: str | None = None) -> None:
+    """Print (or write) the verdict; `report` is the SARIF or JUnit text when one was asked for."""
     if fmt == "json":
         text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
     elif fmt == "text":
         text = render_verdict(doc)
     else:
-        raise AssertionError(fmt)
+        assert report is not None
+        text = report if report.endswith("\n") else report + "\n"
     if output:
         output.write_text(text, "utf-8")
         if fmt != "text":
@@ -86,8 +88,8 @@ def _emit(doc: dict[str, Any], fmt: str, output: Path | None) -> None:
         typer.echo(text, nl=False)
 
 
-FormatOpt = Annotated[str, typer.Option("--format", help="text or json")]
-FORMATS = ("text", "json")
+FormatOpt = Annotated[str, typer.Option("--format", help="text, json, sarif or junit")]
+FORMATS = ("text", "json", "sarif", "junit")
 
 
 # ---------------------------------------------------------------- scan
@@ -154,12 +156,19 @@ def scan(
                 typer.echo(f"scan {scan_id} {body['status']}{' (reused)' if body.get('reused') else ''}")
                 return
             final = _wait_for_scan(client, scan_id, timeout)
+            report = None
+            if fmt in ("sarif", "junit"):
+                name = "report.sarif" if fmt == "sarif" else "report.junit.xml"
+                resp = client.get(f"/api/v1/scans/{scan_id}/{name}")
+                if resp.status_code != 200:
+                    _die(_api_error(resp))
+                report = resp.text
     finally:
         if source_tar:
             source_tar.unlink(missing_ok=True)
     verdict = final.get("verdict") or {"decision": "error", "detail": final.get("error") or "no verdict"}
     verdict.setdefault("scan_id", scan_id)
-    _emit(verdict, fmt, output)
+    _emit(verdict, fmt, output, report)
     raise typer.Exit(Decision(verdict["decision"]).exit_code)
 
 
@@ -244,6 +253,8 @@ def check(
     fmt: FormatOpt = "text",
 ) -> None:
     """Ask the gate for an image's verdict: exit 0 pass/warn, 1 anything else, 2 gate unreachable."""
+    if fmt not in ("text", "json"):
+        _die(f"check prints text or json, not {fmt!r}")
     if "@" not in image and not image.startswith("sha256:"):
         _die("--image must be pinned by digest (REF@sha256:... or sha256:...): a tag can move")
     settings = _settings()
@@ -254,7 +265,7 @@ def check(
             if doc["decision"] != Decision.PENDING or time.monotonic() >= deadline:
                 break
             time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
-    _emit(doc, fmt if fmt in FORMATS else "text", None)
+    _emit(doc, fmt, None)
     raise typer.Exit(Decision(doc["decision"]).exit_code)
 
 
@@ -306,7 +317,7 @@ def evaluate(
     if fmt not in FORMATS:
         _die(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     try:
-        doc = offline.evaluate_reports(
+        doc, findings = offline.evaluate_reports(
             report,
             policy_dir=policies or _settings().policy_dir,
             environment=environment,
@@ -317,7 +328,16 @@ def evaluate(
         _die(str(exc))
     except PolicySetError as exc:
         _die("invalid policy set:\n  " + "\n  ".join(str(p) for p in exc.problems))
-    _emit(doc, fmt, output)
+    text = None
+    if fmt == "sarif":
+        from scanner.reports.sarif import to_sarif
+
+        text = json.dumps(to_sarif(findings, doc), indent=2)
+    elif fmt == "junit":
+        from scanner.reports.junit import to_junit
+
+        text = to_junit(findings, doc)
+    _emit(doc, fmt, output, text)
     raise typer.Exit(Decision(doc["decision"]).exit_code)
 
 

@@ -51,7 +51,7 @@ def read_report(path: Path) -> list[Finding]:
 
 def evaluate_reports(
     paths: Sequence[Path], *, policy_dir: Path, environment: str, service: str | None, now: datetime
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[Finding]]:
     findings: dict[str, Finding] = {}
     for path in paths:
         for f in read_report(path):
@@ -68,7 +68,7 @@ def evaluate_reports(
         environment=environment,
         now=now,
     )
-    return verdict_document(
+    doc = verdict_document(
         evaluation,
         service=service,
         environment=environment,
@@ -76,3 +76,4 @@ def evaluate_reports(
         evaluated_at=now.isoformat().replace("+00:00", "Z"),
         counts=counts(items),
     )
+    return doc, items

@@ -147,3 +147,57 @@ def test_secret_text_is_not_stored(gate: Gate, tmp_path: Path) -> None:
             dump = " ".join(str(row) for row in conn.execute(f"SELECT * FROM {table}"))  # noqa: S608
             assert images.FAKE_AWS_ACCESS_KEY_ID not in dump, table
             assert images.FAKE_AWS_SECRET_ACCESS_KEY[:20] not in dump, table
+
+
+def test_reports_for_ci_views(gate: Gate, tmp_path: Path) -> None:
+    """SARIF for code scanning and JUnit for test reports, from the API and through `scan --format`."""
+    import xml.etree.ElementTree as ET
+
+    import jsonschema
+
+    from tests.conftest import REPO
+
+    image = vulnerable_image(tmp_path / "bad.tar")
+    src = source_tree(tmp_path / "src", VULNERABLE_SOURCE)
+    out = tmp_path / "report.sarif"
+    result = gate.cli(
+        "scan",
+        "--service",
+        "reports",
+        "--environment",
+        "prod",
+        "--image-tar",
+        str(image.path),
+        "--source",
+        str(src),
+        "--wait",
+        "--format",
+        "sarif",
+        "--output",
+        str(out),
+    )
+    assert result.returncode == 1, result.stderr
+    log = json.loads(out.read_text())
+    schema = json.loads((REPO / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(log)
+    tools = {run["tool"]["driver"]["name"] for run in log["runs"]}
+    assert tools == {"releasegate/semgrep", "releasegate/trivy-image", "releasegate/trivy-fs"}
+    assert images.FAKE_AWS_ACCESS_KEY_ID not in out.read_text()
+
+    junit = gate.cli(
+        "scan",
+        "--service",
+        "reports",
+        "--environment",
+        "prod",
+        "--image-tar",
+        str(image.path),
+        "--source",
+        str(src),
+        "--wait",
+        "--format",
+        "junit",
+    )
+    root = ET.fromstring(junit.stdout)
+    assert int(root.get("failures", "0")) >= 3
+    assert "CVE-2019-14806" in junit.stdout

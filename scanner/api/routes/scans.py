@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
@@ -19,6 +19,7 @@ from scanner.config import Settings
 from scanner.findings import Severity
 from scanner.models import FindingRow, Scan
 from scanner.queue import RUN_JOB
+from scanner.reports import junit, sarif
 
 router = APIRouter()
 
@@ -275,6 +276,28 @@ def finding_json(row: FindingRow) -> dict[str, Any]:
         "first_seen": _iso(row.first_seen),
         "new": row.is_new,
     }
+
+
+@router.get("/api/v1/scans/{scan_id}/report.sarif", tags=["reports"])
+def sarif_report(scan_id: str, session: SessionDep, _: Read) -> Response:
+    """SARIF 2.1.0 for code-scanning views (one run per scanner, verdict in the run properties)."""
+    scan = store.get_scan(session=session, scan_id=scan_id)
+    verdict = store.latest_verdict(session=session, scan_id=scan_id)
+    findings = store.load_findings(session=session, scan_id=scan_id)
+    jobs = [j.name for j in store.jobs_of(session=session, scan_id=scan.id)]
+    log = sarif.to_sarif(findings, verdict.document if verdict else None, scanners=jobs)
+    return Response(json.dumps(log), media_type="application/sarif+json")
+
+
+@router.get("/api/v1/scans/{scan_id}/report.junit.xml", tags=["reports"])
+def junit_report(scan_id: str, session: SessionDep, _: Read) -> Response:
+    """JUnit XML for CI test-report views: one suite per matched policy rule."""
+    store.get_scan(session=session, scan_id=scan_id)
+    verdict = store.latest_verdict(session=session, scan_id=scan_id)
+    if verdict is None:
+        raise store.NotFoundError(f"scan {scan_id} has no verdict yet")
+    findings = store.load_findings(session=session, scan_id=scan_id)
+    return Response(junit.to_junit(findings, verdict.document), media_type="application/xml")
 
 
 @router.post("/api/v1/scans/{scan_id}/digests", tags=["scans"])
