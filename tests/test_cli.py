@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 
 from tests.conftest import BIN, REPO
+from tests.support.corpus import GOLDEN  # noqa: E402
 
-GOLDEN = REPO.parent / "shared" / "corpus" / "trivy" / "golden"
 SCHEMA = json.loads((REPO / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
 
 

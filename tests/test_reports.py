@@ -26,7 +26,8 @@ from tests.conftest import REPO
 SCHEMA = json.loads((REPO / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
 VALIDATOR_CLASS = jsonschema.validators.validator_for(SCHEMA)
 VALIDATOR = VALIDATOR_CLASS(SCHEMA, format_checker=VALIDATOR_CLASS.FORMAT_CHECKER)
-GOLDEN = REPO.parent / "shared" / "corpus" / "trivy" / "golden"
+from tests.support.corpus import GOLDEN  # noqa: E402
+
 ALL_GOLDENS = sorted(GOLDEN.glob("*.json.golden"))
 
 HOSTILE = "<script>alert(1)</script> & \"quoted\" 'single' \x1b[31mred\x1b[0m nul\x00 \u202eevil"

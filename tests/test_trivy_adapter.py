@@ -11,9 +11,9 @@ import pytest
 
 from scanner.adapters import trivy
 from scanner.findings import Kind, Severity
-from tests.conftest import BIN, REPO
+from tests.conftest import BIN
+from tests.support.corpus import TRIVY as CORPUS  # noqa: E402
 
-CORPUS = REPO.parent / "shared" / "corpus" / "trivy"
 GOLDEN = CORPUS / "golden"
 FIXTURE_REPOS = CORPUS / "fixtures" / "repo"
 ALL_GOLDENS = sorted(GOLDEN.glob("*.json.golden"))

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import trivydb
+from tests.support.corpus import TRIVY as CORPUS  # noqa: E402
 
-CORPUS = trivydb.REPO_ROOT.parent / "shared" / "corpus" / "trivy"
 FIXTURES = CORPUS / "fixtures" / "db"
 
 needs_corpus = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"Trivy corpus not found at {CORPUS}")

@@ -31,10 +31,13 @@ from typing import Any
 
 import yaml
 
+from tests.support.corpus import TRIVY
+
 # The repository root is two levels above tests/support/; the shared corpus sits beside the checkout
 # (/work/<name>/ and /work/shared/), so resolve it from here rather than hard-coding /work/main.
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_FIXTURES = REPO_ROOT.parent / "shared" / "corpus" / "trivy" / "fixtures" / "db"
+
+DEFAULT_FIXTURES = TRIVY / "fixtures" / "db"
 
 # Trivy refuses a database whose schema version differs from the one it was built for (2).
 SCHEMA_VERSION = 2
