@@ -359,6 +359,74 @@ def policy_lint(directory: Annotated[Path | None, typer.Argument()] = None) -> N
     typer.echo("policy set ok")
 
 
+@policy_app.command("test")
+def policy_test(directory: Annotated[Path | None, typer.Argument()] = None) -> None:
+    """Run the policy test cases (DIR/tests/*.yaml): findings in, expected decision out."""
+    from scanner.policy.cases import load_cases, run_case
+    from scanner.policy.loader import PolicySetError, load_policy_set
+
+    folder = directory or _settings().policy_dir
+    try:
+        policy_set = load_policy_set(folder)
+    except PolicySetError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem))
+        raise typer.Exit(EXIT_FAIL) from None
+    cases, problems = load_cases(folder / "tests")
+    for problem in problems:
+        typer.echo(str(problem))
+    if not cases and not problems:
+        _die(f"no test cases under {folder / 'tests'}", EXIT_FAIL)
+    now = datetime.now(UTC)
+    failed = 0
+    for file, case in cases:
+        result = run_case(policy_set, case, file=file, default_now=now)
+        if not result.ok:
+            failed += 1
+            typer.echo(f"FAIL {file}: {case.name}: {result.message}")
+    typer.echo(f"{len(cases) - failed}/{len(cases)} policy test cases passed ({policy_set.digest})")
+    if failed or problems:
+        raise typer.Exit(EXIT_FAIL)
+
+
+@policy_app.command("diff")
+def policy_diff(
+    base: Annotated[str, typer.Option(help="the git ref to compare with, e.g. origin/main")],
+    directory: Annotated[Path | None, typer.Argument()] = None,
+    days: Annotated[int, typer.Option(help="how far back to look for stored verdicts")] = 7,
+) -> None:
+    """Which recent verdicts would change from the policies at BASE to the working tree's (server side:
+    reads the configured database). Exit 1 when any would change, so CI can flag the pull request."""
+    from scanner import policydiff
+    from scanner.db import session_scope
+    from scanner.policy.loader import PolicySetError, load_policy_set
+
+    folder = directory or _settings().policy_dir
+    try:
+        base_set = policydiff.policy_set_at(base, folder)
+        head_set = load_policy_set(folder)
+    except policydiff.GitError as exc:
+        _die(f"git: {exc}")
+    except PolicySetError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem))
+        raise typer.Exit(EXIT_FAIL) from None
+    settings = _migrated()
+    with session_scope(settings.resolved_database_url) as session:
+        changes = policydiff.diff(
+            session=session, base=base_set, head=head_set, now=datetime.now(UTC), days=days
+        )
+    for c in changes:
+        typer.echo(
+            f"{c.service}\t{c.environment}\t{c.scan_id}\t{c.before} -> {c.after}\t"
+            f"[{', '.join(c.rules_before) or '-'}] -> [{', '.join(c.rules_after) or '-'}]"
+        )
+    same = " (same digest)" if base_set.digest == head_set.digest else ""
+    typer.echo(f"{len(changes)} verdict(s) would change; {base_set.digest} -> {head_set.digest}{same}")
+    if changes:
+        raise typer.Exit(EXIT_FAIL)
+
+
 # ---------------------------------------------------------------- bind, last-good
 
 

@@ -142,7 +142,13 @@ def service_env(
 
 
 def start_gate(
-    tmp: Path, *, database_url: str, broker_url: str, trivy_cache: Path, worker: bool = True
+    tmp: Path,
+    *,
+    database_url: str,
+    broker_url: str,
+    trivy_cache: Path,
+    worker: bool = True,
+    policy_dir: Path | None = None,
 ) -> Gate:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -153,6 +159,8 @@ def start_gate(
         trivy_cache=trivy_cache,
         url=url,
     )
+    if policy_dir is not None:
+        env["RELEASEGATE_POLICY_DIR"] = str(policy_dir)
     gate = Gate(url=url, token="", env=env, data_dir=tmp / "data")
     gate.token = gate.token_for("admin")  # also runs the migrations
     gate.env["RELEASEGATE_TOKEN"] = gate.token

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scanner import archives, intake, store
 from scanner.api.deps import AuthError
-from scanner.api.routes import dashboard, health, scans, verdicts
+from scanner.api.routes import dashboard, health, policies, scans, verdicts
 from scanner.config import Settings, get_settings
 from scanner.policy.loader import PolicyNotFoundError, PolicySetError
 from scanner.queue import make_celery
@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="releasegate", version="0.1.0", description="The security gate of a GitOps pipeline.")
     app.state.settings = settings
     app.state.celery = make_celery(settings)
-    for module in (health, scans, verdicts):
+    for module in (health, scans, verdicts, policies):
         app.include_router(module.router)
     app.include_router(dashboard.router)
 

@@ -7,6 +7,8 @@ import threading
 import time
 from pathlib import Path
 
+from scanner.metrics import POLICY_RELOAD_FAILURES, POLICY_SET_VALID
+
 from .loader import PolicySet, PolicySetError, load_policy_set
 
 log = logging.getLogger(__name__)
@@ -46,9 +48,12 @@ class LivePolicies:
                 try:
                     self._current = load_policy_set(self.directory)
                     self.last_error = None
+                    POLICY_SET_VALID.set(1)
                 except PolicySetError as exc:
                     self.last_error = exc
                     self.reload_failures += 1
+                    POLICY_RELOAD_FAILURES.inc()
+                    POLICY_SET_VALID.set(0)
                     if self._current is None:
                         raise
                     log.error("policy reload rejected, keeping %s: %s", self._current.digest, exc)

@@ -17,6 +17,7 @@ from scanner import intake, store
 from scanner.api.deps import Read, ScanWrite, SessionDep, SettingsDep
 from scanner.config import Settings
 from scanner.findings import Severity
+from scanner.metrics import SCANS_SUBMITTED
 from scanner.models import FindingRow, Scan
 from scanner.queue import RUN_JOB
 from scanner.reports import junit, sarif
@@ -107,6 +108,7 @@ async def submit_scan(
         sender = request.app.state.celery
         for job in accepted.jobs:
             await run_in_threadpool(sender.send_task, RUN_JOB, args=[job.scan_id, job.name])
+    SCANS_SUBMITTED.labels(str(accepted.reused).lower()).inc()
     summary = scan_summary(accepted.scan, session=session, request=request)
     summary["reused"] = accepted.reused
     return JSONResponse(summary, status_code=200 if accepted.reused else 202)

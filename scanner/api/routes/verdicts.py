@@ -13,6 +13,7 @@ from scanner import intake, pipeline, store
 from scanner.api.deps import Read, SessionDep, authorize
 from scanner.config import Settings
 from scanner.db import get_engine
+from scanner.metrics import VERDICTS_SERVED
 from scanner.policy.result import Decision, verdict_document
 
 router = APIRouter(tags=["verdicts"])
@@ -66,6 +67,7 @@ async def get_verdict(request: Request) -> Response:
     # Inline, not in the thread pool: an indexed look-up of at most 50 rows costs ~0.15 ms, less than
     # the thread hop, and this endpoint is asked before every sync.
     doc = _verdict(settings, environment, digest, scan)
+    VERDICTS_SERVED.labels(doc["decision"]).inc()
     # Serialized directly: the document is already JSON-shaped.
     return Response(json.dumps(doc), media_type="application/json")
 
