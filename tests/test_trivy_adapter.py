@@ -109,24 +109,61 @@ def test_not_a_report_is_an_error() -> None:
 # ---------------------------------------------------------------- parity with trivy fs
 
 
+# golden -> fixture repository, for every repository golden whose fixture and advisories are in the corpus
 PARITY = {
-    "pip": "pip.json.golden",
-    "npm": "npm.json.golden",
-    "gomod": "gomod.json.golden",
-    "poetry": "poetry.json.golden",
-    "secrets": "secrets.json.golden",
+    "pip.json.golden": "pip",
+    "pipenv.json.golden": "pipenv",
+    "poetry.json.golden": "poetry",
+    "uv.json.golden": "uv",
+    "pylock.json.golden": "pylock",
+    "npm.json.golden": "npm",
+    "yarn.json.golden": "yarn",
+    "pnpm.json.golden": "pnpm",
+    "bun.json.golden": "bun",
+    "gomod.json.golden": "gomod",
+    "composer.lock.json.golden": "composer",
+    "cargo.lock.json.golden": "cargo",
+    "conan.json.golden": "conan",
+    "nuget.json.golden": "nuget",
+    "dotnet.json.golden": "dotnet",
+    "packagesprops.json.golden": "packagesprops",
+    "swift.json.golden": "swift",
+    "cocoapods.json.golden": "cocoapods",
+    "pubspec.lock.json.golden": "pubspec",
+    "mix.lock.json.golden": "mixlock",
+    "secrets.json.golden": "secrets",
+    "dockerfile.json.golden": "dockerfile",
 }
 
 
-def _vuln_set(findings: Any) -> set[tuple[str, str | None, str | None]]:
-    return {(f.rule_id, f.package, f.installed_version) for f in findings if f.kind is Kind.VULNERABILITY}
-
-
-def _golden_vuln_set(doc: Any) -> set[tuple[str, str, str]]:
+def _vuln_set(findings: Any) -> set[tuple[str, str | None, str | None, str | None, str]]:
     return {
-        (v["VulnerabilityID"], v["PkgName"], v["InstalledVersion"])
+        (f.rule_id, f.package, f.installed_version, f.fixed_version, f.severity.name)
+        for f in findings
+        if f.kind is Kind.VULNERABILITY
+    }
+
+
+def _golden_vuln_set(doc: Any) -> set[tuple[str, str, str, str | None, str]]:
+    return {
+        (
+            v["VulnerabilityID"],
+            v["PkgName"],
+            v["InstalledVersion"],
+            v.get("FixedVersion") or None,
+            v["Severity"],
+        )
         for r in doc.get("Results") or []
         for v in r.get("Vulnerabilities") or []
+    }
+
+
+def _golden_misconfig_ids(doc: Any) -> set[str]:
+    return {
+        m["ID"]
+        for r in doc.get("Results") or []
+        for m in r.get("Misconfigurations") or []
+        if m.get("Status", "FAIL") == "FAIL"
     }
 
 
@@ -134,12 +171,17 @@ def _golden_secret_ids(doc: Any) -> set[str]:
     return {s["RuleID"] for r in doc.get("Results") or [] for s in r.get("Secrets") or []}
 
 
+def test_parity_covers_at_least_twelve_goldens() -> None:
+    assert len(PARITY) >= 12
+    assert all((GOLDEN / g).exists() and (FIXTURE_REPOS / r).is_dir() for g, r in PARITY.items())
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("repo", sorted(PARITY))
+@pytest.mark.parametrize("golden_name", sorted(PARITY))
 def test_trivy_fs_through_the_adapter_matches_the_golden(
-    repo: str, trivy_cache: Path, tmp_path: Path
+    golden_name: str, trivy_cache: Path, tmp_path: Path
 ) -> None:
-    source = FIXTURE_REPOS / repo
+    source = FIXTURE_REPOS / PARITY[golden_name]
     secret_config = source / "trivy-secret.yaml"
     opts = trivy.TrivyOptions(
         binary=str(BIN / "trivy"),
@@ -148,9 +190,8 @@ def test_trivy_fs_through_the_adapter_matches_the_golden(
     )
     data = trivy.run_trivy(trivy.fs_command(opts, source), opts, cwd=tmp_path)
     findings = trivy.parse_report(data, scanner="trivy-fs")
-    golden = load(GOLDEN / PARITY[repo])
+    golden = load(GOLDEN / golden_name)
 
     assert _vuln_set(findings) == _golden_vuln_set(golden)
     assert {f.rule_id for f in findings if f.kind is Kind.SECRET} == _golden_secret_ids(golden)
-    if repo in ("pip", "secrets"):
-        assert _vuln_set(findings) or _golden_secret_ids(golden)  # the comparison is not vacuous
+    assert {f.rule_id for f in findings if f.kind is Kind.MISCONFIGURATION} == _golden_misconfig_ids(golden)
