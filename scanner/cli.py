@@ -542,11 +542,15 @@ def serve(
 
 
 @app.command()
-def worker(concurrency: Annotated[int | None, typer.Option()] = None) -> None:
+def worker(
+    concurrency: Annotated[int | None, typer.Option()] = None,
+    beat: Annotated[bool, typer.Option(help="also run the periodic reaper (one per deployment)")] = False,
+) -> None:
     """Run a Celery worker (scanner jobs run in parallel, one per slot)."""
     settings = _migrated()
     from workers.app import app as celery_app
 
+    extra = ["--beat"] if beat else []
     celery_app.worker_main(
         [
             "worker",
@@ -556,6 +560,7 @@ def worker(concurrency: Annotated[int | None, typer.Option()] = None) -> None:
             "--without-mingle",
             "-n",
             f"releasegate-{os.getpid()}@%h",
+            *extra,
         ]
     )
 
@@ -572,12 +577,14 @@ def dev(
 
     with session_scope(settings.resolved_database_url) as session:
         token = store.create_token(session=session, scopes=["admin"], name="dev admin")
-    worker_proc = subprocess.Popen([sys.executable, "-m", "scanner.cli", "worker"], env=os.environ.copy())
+    worker_proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner.cli", "worker", "--beat"], env=os.environ.copy()
+    )
     url = f"http://{host}:{port}"
     typer.echo(
         f"\nreleasegate is starting on {url}\n"
         f"  API docs:   {url}/docs\n"
-        f"  dashboard:  {url}/ui/\n"
+        f"  dashboard:  {url}/ui/login  (log in with the admin token below)\n"
         f"  database:   {settings.resolved_database_url}\n"
         f"  broker:     {settings.resolved_broker_url}\n"
         f"  policies:   {settings.policy_dir}\n"

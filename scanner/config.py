@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024**3
     max_unpacked_bytes: int = 4 * 1024**3
     worker_concurrency: int = 4
+    # The reaper re-enqueues work that a dead worker or a lost broker queue left behind.
+    reaper_interval_seconds: float = 30.0
+    reaper_queued_after_seconds: float = 120.0
 
     @property
     def resolved_database_url(self) -> str:

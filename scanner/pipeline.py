@@ -234,6 +234,38 @@ def judge_scan(
     return document
 
 
+def reap(
+    settings: Settings, session_factory: Callable[[], Any], *, now: datetime | None = None
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Work to enqueue again: jobs still queued after a while (a message the broker lost), jobs
+    running past their time limit (a worker that died), scans whose jobs all finished but that were
+    never judged. Returns (scan id, job name) pairs and scan ids to judge. Redelivery is safe: jobs
+    and judging are idempotent."""
+    now = now or datetime.now(UTC)
+    queued_before = now - timedelta(seconds=settings.reaper_queued_after_seconds)
+    running_before = now - timedelta(seconds=settings.scanner_timeout_seconds + 120)
+    jobs: list[tuple[str, str]] = []
+    judge: list[str] = []
+    with session_factory() as session:
+        for scan in store.unfinished_scans(session=session):
+            scan_jobs = store.jobs_of(session=session, scan_id=scan.id)
+            if all(j.status in store.FINISHED for j in scan_jobs):
+                last = max((_aware(j.finished_at) for j in scan_jobs if j.finished_at), default=None)
+                if last is None or last < now - timedelta(seconds=60):
+                    judge.append(scan.id)  # its judge task was lost
+                continue
+            for job in scan_jobs:
+                if job.status == "queued" and _aware(scan.created_at) < queued_before:
+                    jobs.append((scan.id, job.name))
+                elif job.status == "running" and job.started_at and _aware(job.started_at) < running_before:
+                    jobs.append((scan.id, job.name))
+    return jobs, judge
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def freshness_of(settings: Settings, environment: str) -> timedelta | None:
     try:
         seconds = live_policies(settings).get().policy_for(environment).freshness_seconds

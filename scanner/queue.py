@@ -8,6 +8,7 @@ from scanner.config import Settings
 
 RUN_JOB = "releasegate.run_job"
 JUDGE_SCAN = "releasegate.judge_scan"
+REAP = "releasegate.reap"
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -41,5 +42,9 @@ def make_celery(settings: Settings) -> Celery:
             "control_folder": str(folder / "control"),
             "store_processed": False,
         }
+    conf["beat_schedule"] = {
+        "reap": {"task": REAP, "schedule": settings.reaper_interval_seconds, "options": {"expires": 60}},
+    }
+    conf["beat_schedule_filename"] = str((settings.data_dir / "celerybeat-schedule").resolve())
     app.conf.update(conf)
     return app

@@ -101,6 +101,17 @@ def get_job(*, session: Session, scan_id: str, name: str) -> ScanJob | None:
     return session.exec(select(ScanJob).where(ScanJob.scan_id == scan_id, ScanJob.name == name)).first()
 
 
+def unfinished_scans(*, session: Session, limit: int = 500) -> list[Scan]:
+    return list(
+        session.exec(
+            select(Scan)
+            .where(col(Scan.status).in_(["queued", "running"]))
+            .order_by(col(Scan.created_at))
+            .limit(limit)
+        )
+    )
+
+
 def reusable_scan(*, session: Session, request_key: str) -> Scan | None:
     """The newest scan of an identical request that did not fail."""
     return session.exec(

@@ -117,3 +117,34 @@ def test_a_failed_job_makes_the_verdict_error(settings: Settings, sessions: Any)
     assert "no-such-semgrep" in doc["detail"]
     with sessions() as session:
         assert store.get_scan(session=session, scan_id=scan_id).status == "error"
+
+
+def test_the_reaper_finds_lost_jobs_dead_workers_and_unjudged_scans(
+    settings: Settings, sessions: Any
+) -> None:
+    from datetime import timedelta
+
+    from scanner.models import ScanJob
+
+    lost = new_scan(settings, sessions, service="lost", code=CODE)  # queued, its message lost
+    dead = new_scan(settings, sessions, service="dead", code=CODE)  # a worker died while running it
+    unjudged = new_scan(settings, sessions, service="unjudged", code=CODE)
+    fresh = new_scan(settings, sessions, service="fresh", code=CODE)  # just submitted: leave it alone
+    pipeline.run_job(settings, sessions, unjudged, "semgrep")
+    later = datetime.now(UTC) + timedelta(seconds=settings.scanner_timeout_seconds + 600)
+    with sessions() as session:
+        job = store.get_job(session=session, scan_id=dead, name="semgrep")
+        assert isinstance(job, ScanJob)
+        job.status, job.started_at = "running", datetime.now(UTC)
+        session.add(job)
+        store.get_scan(session=session, scan_id=fresh).created_at = later
+
+    jobs, judge = pipeline.reap(settings, sessions, now=later)
+
+    assert (lost, "semgrep") in jobs and (dead, "semgrep") in jobs
+    assert all(scan_id != fresh for scan_id, _ in jobs)
+    assert unjudged in judge and lost not in judge
+    doc = pipeline.judge_scan(settings, sessions, unjudged)
+    assert doc is not None
+    _, judge_after = pipeline.reap(settings, sessions, now=later)
+    assert unjudged not in judge_after

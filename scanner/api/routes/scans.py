@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from scanner.queue import RUN_JOB
 from scanner.reports import junit, sarif
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 class SourceRef(BaseModel):
@@ -106,8 +108,11 @@ async def submit_scan(
     if not accepted.reused:
         # Enqueued only after the scan's transaction committed, so a worker always finds its rows.
         sender = request.app.state.celery
-        for job in accepted.jobs:
-            await run_in_threadpool(sender.send_task, RUN_JOB, args=[job.scan_id, job.name])
+        try:
+            for job in accepted.jobs:
+                await run_in_threadpool(sender.send_task, RUN_JOB, args=[job.scan_id, job.name])
+        except Exception:  # a broker outage loses nothing: the scan is stored and the reaper enqueues it
+            log.exception("could not enqueue scan %s; the reaper will", accepted.scan.id)
     SCANS_SUBMITTED.labels(str(accepted.reused).lower()).inc()
     summary = scan_summary(accepted.scan, session=session, request=request)
     summary["reused"] = accepted.reused
