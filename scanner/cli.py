@@ -287,13 +287,39 @@ def _verdict_with_retries(
         if attempt + 1 < retries:
             time.sleep(min(0.5 * 2**attempt, 8.0))
     if fail_open:
-        typer.echo(
-            "releasegate: WARNING: THE GATE IS UNREACHABLE AND --fail-open IS SET: LETTING THE IMAGE THROUGH "
-            "UNCHECKED. NEVER USE --fail-open OUTSIDE DEV.",
-            err=True,
-        )
-        raise typer.Exit(EXIT_OK)
+        _fail_open(image, environment, last)
     _die(f"gate unreachable after {retries} attempts ({last}): failing closed")
+
+
+def _fail_open(image: str, environment: str, cause: str) -> NoReturn:
+    """Let the image through only where the environment's policy allows it, loudly and on record."""
+    from scanner.policy.loader import PolicyNotFoundError, PolicySetError, load_policy_set
+
+    try:
+        allowed = load_policy_set(_settings().policy_dir).policy_for(environment).allow_fail_open
+    except (PolicySetError, PolicyNotFoundError) as exc:
+        _die(f"gate unreachable ({cause}) and --fail-open cannot be checked against the policies: {exc}")
+    if not allowed:
+        _die(
+            f"gate unreachable ({cause}); --fail-open is not allowed for {environment!r} by its policy: "
+            "failing closed"
+        )
+    typer.echo(
+        "releasegate: WARNING: THE GATE IS UNREACHABLE AND --fail-open IS SET: LETTING THE IMAGE THROUGH "
+        f"UNCHECKED ({environment!r} allows it). NEVER USE --fail-open OUTSIDE DEV.",
+        err=True,
+    )
+    # The gate cannot record this (it is down): the hook's log is the audit record.
+    record = {
+        "audit": "fail-open",
+        "at": datetime.now(UTC).isoformat(),
+        "actor": _local_actor(),
+        "image": image,
+        "environment": environment,
+        "cause": cause,
+    }
+    typer.echo(json.dumps(record), err=True)
+    raise typer.Exit(EXIT_OK)
 
 
 # ---------------------------------------------------------------- evaluate (offline)
@@ -495,6 +521,13 @@ def token_create(
     try:
         with session_scope(settings.resolved_database_url) as session:
             raw = store.create_token(session=session, scopes=scope, name=name)
+            store.audit(
+                session=session,
+                actor=_local_actor(),
+                action="token-create",
+                subject=name,
+                detail={"scopes": sorted(set(scope))},
+            )
     except ValueError as exc:
         _die(str(exc))
     typer.echo(raw)
@@ -521,7 +554,50 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="the id shown by `
     with session_scope(settings.resolved_database_url) as session:
         if not store.revoke_token(session=session, token_id=token_id):
             _die(f"no active token with id {token_id}")
+        store.audit(session=session, actor=_local_actor(), action="token-revoke", subject=str(token_id))
     typer.echo(f"revoked {token_id}")
+
+
+def _local_actor() -> str:
+    import getpass
+    import socket
+
+    return f"cli:{getpass.getuser()}@{socket.gethostname()}"
+
+
+@app.command("audit")
+def audit_list(
+    limit: Annotated[int, typer.Option(help="how many events, newest first")] = 50,
+    action: Annotated[str | None, typer.Option(help="verdict, scan, token-create, token-revoke")] = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """List the audit trail (server side: reads the configured database)."""
+    from scanner import store
+    from scanner.db import session_scope
+
+    settings = _migrated()
+    with session_scope(settings.resolved_database_url) as session:
+        events = store.audit_events(session=session, limit=limit, action=action)
+    rows: list[dict[str, Any]] = [
+        {
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "subject": e.subject,
+            "detail": e.detail,
+        }
+        for e in events
+    ]
+    if fmt == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from scanner.reports.text import clean
+
+    for r in rows:
+        detail = " ".join(f"{k}={v}" for k, v in sorted(r["detail"].items()))
+        typer.echo(
+            f"{r['at']}\t{clean(r['actor'])}\t{r['action']}\t{clean(r['subject'])}\t{clean(detail, 300)}"
+        )
 
 
 # ---------------------------------------------------------------- server side

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     max_unpacked_bytes: int = 4 * 1024**3
     worker_concurrency: int = 4
     # The reaper re-enqueues work that a dead worker or a lost broker queue left behind.
+    # failed authentications per client address per minute before it gets 429
+    auth_failure_limit: int = 20
     reaper_interval_seconds: float = 30.0
     reaper_queued_after_seconds: float = 120.0
 

@@ -124,3 +124,15 @@ class Verdict(SQLModel, table=True):
     policy_digest: str = Field(max_length=80)
     evaluated_at: datetime = Field(default_factory=utcnow)
     document: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what and when: verdicts, token changes, scan submissions."""
+
+    __tablename__ = "audit_events"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=40, index=True)
+    subject: str = Field(default="", max_length=200)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -223,6 +223,18 @@ def judge_scan(
         )
         store.mark_new(session=session, scan_id=scan_id, baseline=baseline)
         store.save_verdict(session=session, scan=scan, document=document, evaluated_at=now)
+        store.audit(
+            session=session,
+            actor="worker",
+            action="verdict",
+            subject=scan.id,
+            detail={
+                "decision": document["decision"],
+                "service": scan.service,
+                "environment": scan.environment,
+                "policy_digest": policy_set.digest,
+            },
+        )
         scan.status = "error" if failed else "done"
         scan.error = detail if failed else None
         scan.finished_at = now

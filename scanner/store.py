@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from sqlmodel import Session, col, select
 from scanner.findings import Finding, Kind, Severity
 from scanner.models import (
     ApiToken,
+    AuditEvent,
     FindingRow,
     FirstSeen,
     ImageDigest,
@@ -56,7 +58,10 @@ def token_scopes(*, session: Session, raw: str) -> set[str] | None:
     row = session.exec(
         select(ApiToken).where(ApiToken.token_hash == hash_token(raw), col(ApiToken.revoked_at).is_(None))
     ).first()
-    return set(row.scopes.split()) if row else None
+    # The look-up is by hash; the comparison of what was found is constant-time all the same.
+    if row is None or not hmac.compare_digest(row.token_hash, hash_token(raw)):
+        return None
+    return set(row.scopes.split())
 
 
 def list_tokens(*, session: Session) -> list[ApiToken]:
@@ -70,6 +75,22 @@ def revoke_token(*, session: Session, token_id: int) -> bool:
         .values(revoked_at=utcnow())
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+# ---------------------------------------------------------------- audit
+
+
+def audit(
+    *, session: Session, actor: str, action: str, subject: str = "", detail: dict[str, Any] | None = None
+) -> None:
+    session.add(AuditEvent(actor=actor, action=action, subject=subject, detail=detail or {}))
+
+
+def audit_events(*, session: Session, limit: int = 100, action: str | None = None) -> list[AuditEvent]:
+    query = select(AuditEvent).order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    return list(session.exec(query))
 
 
 # ---------------------------------------------------------------- scans and jobs

@@ -136,6 +136,8 @@ def service_env(
         RELEASEGATE_TRIVY_CACHE_DIR=str(trivy_cache),
         RELEASEGATE_POLICY_DIR=str(REPO / "policies"),
         RELEASEGATE_URL=url,
+        # many tests present wrong tokens on purpose; the limit itself is tested with its default
+        RELEASEGATE_AUTH_FAILURE_LIMIT="100000",
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )
     return env
@@ -149,9 +151,11 @@ def start_gate(
     trivy_cache: Path,
     worker: bool = True,
     policy_dir: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Gate:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    extra = env or {}
     env = service_env(
         data_dir=tmp / "data",
         database_url=database_url,
@@ -161,6 +165,7 @@ def start_gate(
     )
     if policy_dir is not None:
         env["RELEASEGATE_POLICY_DIR"] = str(policy_dir)
+    env.update(extra)
     gate = Gate(url=url, token="", env=env, data_dir=tmp / "data")
     gate.token = gate.token_for("admin")  # also runs the migrations
     gate.env["RELEASEGATE_TOKEN"] = gate.token

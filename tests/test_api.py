@@ -214,3 +214,59 @@ def test_check_fails_closed_when_the_gate_is_unreachable(gate: Gate) -> None:
     )
     assert result.returncode == 2
     assert "failing closed" in result.stderr
+
+
+def test_failed_authentication_is_rate_limited(
+    tmp_path_factory: pytest.TempPathFactory, trivy_cache: Path
+) -> None:
+    root = tmp_path_factory.mktemp("ratelimit")
+    gate = start_gate(
+        root,
+        database_url="",
+        broker_url="",
+        trivy_cache=trivy_cache,
+        worker=False,
+        env={"RELEASEGATE_AUTH_FAILURE_LIMIT": "20"},
+    )
+    try:
+        params = {"image": "sha256:" + "4" * 64, "environment": "prod"}
+        valid = gate.token_for("verdict:read")
+        with gate.client(token=valid) as client:
+            assert client.get("/api/v1/verdicts", params=params).status_code == 200  # cached from now on
+        codes = []
+        with gate.client(token="rg_guess") as client:
+            for _ in range(25):
+                codes.append(client.get("/api/v1/verdicts", params=params).status_code)
+        assert codes[:20] == [401] * 20 and set(codes[20:]) == {429}
+        with gate.client(token=valid) as client:  # a token already known is not locked out
+            assert client.get("/api/v1/verdicts", params=params).status_code == 200
+        fresh = gate.token_for("verdict:read")
+        with gate.client(token=fresh) as client:  # but nothing new is tried from that address for a while
+            assert client.get("/api/v1/verdicts", params=params).status_code == 429
+    finally:
+        stop_gate(gate)
+
+
+def test_the_audit_trail_lists_scans_verdicts_and_tokens(gate: Gate, tmp_path: Path) -> None:
+    image = images.build_image(
+        images.alpine_rootfs([("musl", "1.1.22-r3", "musl")]), tmp_path / "a.tar", tag="audit:1"
+    )
+    gate.token_for("read")
+    result = gate.cli(
+        "scan",
+        "--service",
+        "audited",
+        "--environment",
+        "dev",
+        "--image-tar",
+        str(image.path),
+        "--wait",
+        "--format",
+        "json",
+    )
+    scan_id = json.loads(result.stdout)["scan_id"]
+    events = json.loads(gate.cli("audit", "--limit", "500", "--format", "json").stdout)
+    actions = {(e["action"], e["subject"]) for e in events}
+    assert ("scan", scan_id) in actions and ("verdict", scan_id) in actions
+    assert any(e["action"] == "token-create" and e["detail"]["scopes"] == ["read"] for e in events)
+    assert all(gate.token not in json.dumps(e) for e in events)

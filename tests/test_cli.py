@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -160,3 +161,47 @@ def test_policy_lint_accepts_the_bundled_set_and_refuses_a_broken_one(tmp_path: 
     bad = rg("policy", "lint", str(tmp_path))
     assert bad.returncode == 1
     assert "prod.yaml:7:" in bad.stdout and "SEVERE" in bad.stdout
+
+
+def test_fail_open_is_honoured_only_where_the_policy_allows_it() -> None:
+    unreachable = {"RELEASEGATE_URL": "http://127.0.0.1:9", "RELEASEGATE_POLICY_DIR": str(REPO / "policies")}
+    image = "sha256:" + "3" * 64
+    env = {**os.environ, **unreachable}
+    prod = subprocess.run(
+        [
+            str(BIN / "releasegate"),
+            "check",
+            "--image",
+            image,
+            "--environment",
+            "prod",
+            "--retries",
+            "1",
+            "--fail-open",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert prod.returncode == 2
+    assert "not allowed for 'prod'" in prod.stderr
+    dev = subprocess.run(
+        [
+            str(BIN / "releasegate"),
+            "check",
+            "--image",
+            image,
+            "--environment",
+            "dev",
+            "--retries",
+            "1",
+            "--fail-open",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert dev.returncode == 0
+    assert "WARNING" in dev.stderr and '"audit": "fail-open"' in dev.stderr

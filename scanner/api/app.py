@@ -36,7 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(AuthError)
     async def _auth(_: Request, exc: AuthError) -> JSONResponse:
-        return error(exc.status, "unauthorized" if exc.status == 401 else "forbidden", exc.message)
+        code = {401: "unauthorized", 403: "forbidden", 429: "rate_limited"}.get(exc.status, "forbidden")
+        return error(exc.status, code, exc.message)
 
     @app.exception_handler(intake.BadRequestError)
     async def _bad(_: Request, exc: intake.BadRequestError) -> JSONResponse:

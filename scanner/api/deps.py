@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
@@ -88,15 +89,46 @@ def scopes_of(session: Session, raw: str) -> set[str] | None:
     return granted
 
 
+# Failed authentication is rate limited per client address: guessing tokens costs a minute per
+# `auth_failure_limit` attempts. Valid tokens already in the cache are not slowed down.
+FAILED_AUTH_WINDOW = 60.0
+_failures: dict[str, deque[float]] = defaultdict(deque)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def auth_blocked(request: Request) -> bool:
+    window = _failures.get(_client(request))
+    if not window:
+        return False
+    cutoff = time.monotonic() - FAILED_AUTH_WINDOW
+    while window and window[0] < cutoff:
+        window.popleft()
+    settings: Settings = request.app.state.settings
+    return len(window) >= settings.auth_failure_limit
+
+
+def note_auth_failure(request: Request) -> None:
+    if len(_failures) > 10_000:
+        _failures.clear()
+    _failures[_client(request)].append(time.monotonic())
+
+
 async def authorize(request: Request, scope: str, session: Session | None = None) -> set[str]:
-    """The caller's scopes, or AuthError (401 no/invalid token, 403 lacking `scope`)."""
+    """The caller's scopes, or AuthError (401 no/invalid token, 403 lacking `scope`, 429 too many
+    failed attempts)."""
     raw = bearer_token(request)
     if raw is None:
         raise AuthError(401, "missing bearer token")
     scopes = cached_scopes(raw)
     if scopes is None:
+        if auth_blocked(request):
+            raise AuthError(429, "too many failed authentication attempts; retry in a minute")
         scopes = await run_in_threadpool(_lookup_scopes, request, session, raw)
     if scopes is None:
+        note_auth_failure(request)
         raise AuthError(401, "invalid or revoked token")
     if scope not in scopes:
         raise AuthError(403, f"token lacks scope {scope!r}")

@@ -45,6 +45,7 @@ class ResolvedPolicy:
     environments: tuple[str, ...]
     rules: tuple[Any, ...]
     freshness_seconds: float | None
+    allow_fail_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class PolicySet:
             environments=tuple(policy.environments),
             rules=rules,
             freshness_seconds=parse_duration(freshness).total_seconds() if freshness else None,
+            allow_fail_open=policy.allow_fail_open,
         )
 
 

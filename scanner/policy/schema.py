@@ -96,6 +96,9 @@ class Policy(Strict):
     extends: str | None = None
     environments: list[str] = Field(default_factory=list)
     freshness: str | None = None
+    # Whether `releasegate check --fail-open` may let an image through when the gate is unreachable
+    # (never inherited through `extends`: each environment opts in explicitly).
+    allow_fail_open: bool = False
     description: str | None = None
     rules: list[Rule] = Field(default_factory=list)
 

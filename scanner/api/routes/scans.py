@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from scanner import intake, store
+from scanner.api import deps
 from scanner.api.deps import Read, ScanWrite, SessionDep, SettingsDep
 from scanner.config import Settings
 from scanner.findings import Severity
@@ -105,6 +106,8 @@ async def submit_scan(
         accepted = await run_in_threadpool(intake.accept, req, settings=settings, session=session)
     finally:
         await run_in_threadpool(_cleanup, staging)
+    actor = "token:" + store.hash_token(deps.bearer_token(request) or "")[7:19]
+    await run_in_threadpool(_audit_submission, session, actor, accepted)
     if not accepted.reused:
         # Enqueued only after the scan's transaction committed, so a worker always finds its rows.
         sender = request.app.state.celery
@@ -117,6 +120,23 @@ async def submit_scan(
     summary = scan_summary(accepted.scan, session=session, request=request)
     summary["reused"] = accepted.reused
     return JSONResponse(summary, status_code=200 if accepted.reused else 202)
+
+
+def _audit_submission(session: Session, actor: str, accepted: intake.Accepted) -> None:
+    scan = accepted.scan
+    store.audit(
+        session=session,
+        actor=actor,
+        action="scan",
+        subject=scan.id,
+        detail={
+            "service": scan.service,
+            "environment": scan.environment,
+            "reused": accepted.reused,
+            "image": scan.image_digest or scan.image_ref,
+        },
+    )
+    session.commit()
 
 
 def _staging_root(settings: Settings) -> str:
