@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     trivy_cache_dir: Path | None = None
     trivy_db_repository: str = ""
     trivy_skip_db_update: bool = True
+    # A vulnerability database older than this (by its UpdatedAt) makes verdicts `error` unless the
+    # environment's policy sets allow_stale_db; 0 turns the check off (the offline test database).
+    trivy_db_max_age_hours: float = 0
     trivy_bin: str = Field(default_factory=lambda: _tool("trivy"))
     semgrep_bin: str = Field(default_factory=lambda: _tool("semgrep"))
     registry_username: str = ""

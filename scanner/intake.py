@@ -131,12 +131,17 @@ def accept(req: ScanRequest, *, settings: Settings, session: Session) -> Accepte
             policy_digest=policy_set.digest,
             tools=tools,
         )
+        artifacts = artifact_key(image=image_digest or req.image_ref, source=source_digest, tools=tools)
         # A tag can move to another image: only digest-pinned images reuse earlier results.
         reusable = not req.force and not (req.image_ref and image_digest is None)
+        donor = None
         if reusable:
             existing = store.reusable_scan(session=session, request_key=key)
             if existing is not None and _fresh(existing, session=session, settings=settings):
                 return Accepted(existing, store.jobs_of(session=session, scan_id=existing.id), reused=True)
+            # The same artifacts judged for another environment, service or policy: keep the
+            # findings, judge them again (the jobs copy them instead of running the scanners).
+            donor = store.findings_donor(session=session, artifact_key=artifacts)
 
         folder.mkdir(parents=True, exist_ok=False)
         if req.source_tar is not None:
@@ -153,6 +158,8 @@ def accept(req: ScanRequest, *, settings: Settings, session: Session) -> Accepte
             source_digest=source_digest,
             commit=req.commit,
             request_key=key,
+            artifact_key=artifacts,
+            reuse_of=donor.id if donor else None,
             policy_digest=policy_set.digest,
             tools=tools,
         )
@@ -171,6 +178,11 @@ def accept(req: ScanRequest, *, settings: Settings, session: Session) -> Accepte
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def artifact_key(*, image: str | None, source: str | None, tools: dict[str, str]) -> str:
+    blob = json.dumps({"image": image, "source": source, "tools": tools}, sort_keys=True)
+    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
 def request_key(

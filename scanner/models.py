@@ -28,6 +28,7 @@ class Scan(SQLModel, table=True):
     __table_args__ = (
         Index("ix_scans_service_env_created", "service", "environment", "created_at"),
         Index("ix_scans_request_key", "request_key"),
+        Index("ix_scans_artifact_key", "artifact_key"),
     )
     id: str = Field(primary_key=True, max_length=32)
     service: str = Field(max_length=63)
@@ -42,6 +43,10 @@ class Scan(SQLModel, table=True):
     source_digest: str | None = Field(default=None, max_length=80)
     commit: str | None = Field(default=None, max_length=80)
     request_key: str = Field(max_length=80)
+    # same artifacts (image and source digests) scanned by the same tools, database and rules:
+    # findings can be reused from such a scan whatever its service, environment or policy
+    artifact_key: str | None = Field(default=None, max_length=80)
+    reuse_of: str | None = Field(default=None, max_length=32)
     policy_digest: str = Field(max_length=80)
     tools: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,8 +49,18 @@ def tool_versions(settings: Settings) -> dict[str, str]:
         return hit[1]
     versions = trivy.version_info(settings.trivy_bin, settings.resolved_trivy_cache_dir)
     versions["semgrep"] = semgrep.version(settings.semgrep_bin, settings.data_dir.resolve() / "semgrep-home")
+    versions["semgrep_rules"] = ruleset_digest(settings.semgrep_rule_dirs)
     _tools[cache_key] = (time.monotonic(), versions)
     return versions
+
+
+def ruleset_digest(folders: list[Path]) -> str:
+    """sha256 over every rule file's path and content: a rule change means new Semgrep results."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted([*folder.rglob("*.yaml"), *folder.rglob("*.yml")]):
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return "sha256:" + digest.hexdigest()
 
 
 def scan_folder(settings: Settings, scan_id: str) -> Path:
@@ -77,6 +89,24 @@ def trivy_options(settings: Settings) -> trivy.TrivyOptions:
         registry_password=settings.registry_password,
         insecure=settings.registry_insecure,
     )
+
+
+def _reused(
+    session_factory: Callable[[], Any], scan: Scan, job_name: str
+) -> tuple[list[Finding], list[str]] | None:
+    """The findings of the same job in the donor scan (same artifacts, tools and rules), if it has them."""
+    if not scan.reuse_of:
+        return None
+    with session_factory() as session:
+        donor_job = store.get_job(session=session, scan_id=scan.reuse_of, name=job_name)
+        if donor_job is None or donor_job.status != "done":
+            return None
+        findings = [
+            f for f in store.load_findings(session=session, scan_id=scan.reuse_of) if f.scanner == job_name
+        ]
+        digests = [d.digest for d in store.digests_of(session=session, scan_id=scan.reuse_of)]
+    # first_seen belongs to this scan's service: save_findings computes it again
+    return [replace(f, first_seen=None) for f in findings], digests
 
 
 def _run_tool(settings: Settings, scan: Scan, job_name: str) -> tuple[list[Finding], list[str]]:
@@ -141,7 +171,8 @@ def run_job(
     findings: list[Finding] = []
     digests: list[str] = []
     try:
-        findings, digests = _run_tool(settings, scan, job.name)
+        reused = _reused(session_factory, scan, job.name)
+        findings, digests = reused if reused is not None else _run_tool(settings, scan, job.name)
     except Exception as exc:  # any failure of a scanner fails the scan closed, never open
         log.exception("job %s (%s) of scan %s failed", job.id, job.name, scan.id)
         error = f"{type(exc).__name__}: {exc}"[:4000]
@@ -202,6 +233,11 @@ def judge_scan(
                 baseline=baseline,
             )
             decision = evaluation.decision
+            stale_db = database_too_old(
+                settings, scan.tools, now, uses_trivy=any(j.name != "semgrep" for j in jobs)
+            )
+            if stale_db and not policy.allow_stale_db:
+                decision, detail = Decision.ERROR, stale_db
         except PolicyNotFoundError as exc:
             evaluation, decision, detail = None, Decision.ERROR, str(exc)
         if failed:
@@ -276,6 +312,26 @@ def reap(
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def database_too_old(
+    settings: Settings, tools: dict[str, Any], now: datetime, *, uses_trivy: bool
+) -> str | None:
+    """Why the scan's vulnerability database is too old to trust, or None."""
+    if not uses_trivy or settings.trivy_db_max_age_hours <= 0:
+        return None
+    raw = str(tools.get("trivy_db_updated_at") or "")
+    try:
+        updated = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return f"the Trivy database has no valid UpdatedAt ({raw!r})"
+    age = now - _aware(updated)
+    if age > timedelta(hours=settings.trivy_db_max_age_hours):
+        return (
+            f"the Trivy database was updated {age.days} days ago ({raw}), more than the allowed "
+            f"{settings.trivy_db_max_age_hours:g} h: update or mirror it (RELEASEGATE_TRIVY_DB_REPOSITORY)"
+        )
+    return None
 
 
 def freshness_of(settings: Settings, environment: str) -> timedelta | None:

@@ -133,6 +133,16 @@ def unfinished_scans(*, session: Session, limit: int = 500) -> list[Scan]:
     )
 
 
+def findings_donor(*, session: Session, artifact_key: str) -> Scan | None:
+    """The newest scan of the same artifacts, tools and rules whose every job succeeded."""
+    return session.exec(
+        select(Scan)
+        .where(Scan.artifact_key == artifact_key, Scan.status == "done")
+        .order_by(col(Scan.created_at).desc())
+        .limit(1)
+    ).first()
+
+
 def reusable_scan(*, session: Session, request_key: str) -> Scan | None:
     """The newest scan of an identical request that did not fail."""
     return session.exec(

@@ -148,3 +148,67 @@ def test_the_reaper_finds_lost_jobs_dead_workers_and_unjudged_scans(
     assert doc is not None
     _, judge_after = pipeline.reap(settings, sessions, now=later)
     assert unjudged not in judge_after
+
+
+def test_the_same_artifacts_for_another_environment_reuse_findings_without_a_scanner(
+    settings: Settings, sessions: Any
+) -> None:
+    from scanner import intake
+
+    source = settings.data_dir / "upload"
+    source.mkdir(parents=True)
+    (source / "run.py").write_text(CODE)
+    import tarfile
+
+    archive = settings.data_dir / "src.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source / "run.py", arcname="run.py")
+
+    def submit(environment: str, cfg: Settings) -> str:
+        copy = settings.data_dir / f"{environment}.tar.gz"
+        copy.write_bytes(archive.read_bytes())
+        req = intake.ScanRequest(service="reuse-env", environment=environment, source_tar=copy)
+        with sessions() as session:
+            accepted = intake.accept(req, settings=cfg, session=session)
+        for job in accepted.jobs:
+            pipeline.run_job(cfg, sessions, accepted.scan.id, job.name)
+        return accepted.scan.id
+
+    dev = submit("dev", settings)
+    assert pipeline.judge_scan(settings, sessions, dev)["decision"] == "warn"  # type: ignore[index]
+    # no scanner can start now: if the prod scan ran one, its jobs would fail
+    broken = settings.model_copy(
+        update={"semgrep_bin": "/nonexistent/semgrep", "trivy_bin": "/nonexistent/trivy"}
+    )
+    pipeline._tools.clear()
+    prod = submit("prod", settings)  # intake asks the real tools for their versions
+    with sessions() as session:
+        assert store.get_scan(session=session, scan_id=prod).reuse_of == dev
+    for job in ("semgrep", "trivy-fs"):
+        with sessions() as session:
+            j = store.get_job(session=session, scan_id=prod, name=job)
+            assert j is not None
+            j.status = "queued"
+        pipeline.run_job(broken, sessions, prod, job)
+    doc = pipeline.judge_scan(broken, sessions, prod)
+    assert doc is not None and doc["decision"] == "fail"  # the same HIGH code finding blocks in prod
+    assert [r["rule_id"] for r in doc["reasons"]] == ["high-code"]
+
+
+def test_a_vulnerability_database_past_its_age_makes_the_verdict_error(
+    settings: Settings, sessions: Any
+) -> None:
+    scan_id = new_scan(settings, sessions, service="old-db", code="x = 1\n")
+    with sessions() as session:
+        scan = store.get_scan(session=session, scan_id=scan_id)
+        scan.tools = pipeline.tool_versions(settings)  # the fixture database says UpdatedAt 2024-01-01
+        from scanner.models import ScanJob
+
+        session.add(ScanJob(scan_id=scan_id, name="trivy-fs", status="done"))
+    pipeline.run_job(settings, sessions, scan_id, "semgrep")
+    strict = settings.model_copy(update={"trivy_db_max_age_hours": 72})
+    doc = pipeline.judge_scan(strict, sessions, scan_id, force=True)
+    assert doc is not None and doc["decision"] == "error"
+    assert "Trivy database was updated" in doc["detail"]
+    relaxed = pipeline.judge_scan(settings, sessions, scan_id, force=True)
+    assert relaxed is not None and relaxed["decision"] == "pass"

@@ -118,7 +118,11 @@ def version_info(binary: str, cache_dir: Path) -> dict[str, str]:
         raise ScannerError(f"trivy --version exited {result.returncode}: {result.stderr_tail()}")
     data = json.loads(result.stdout)
     db = data.get("VulnerabilityDB") or {}
-    return {"trivy": str(data.get("Version", "")), "trivy_db_updated_at": str(db.get("UpdatedAt", ""))}
+    return {
+        "trivy": str(data.get("Version", "")),
+        "trivy_db_updated_at": str(db.get("UpdatedAt", "")),
+        "trivy_db_next_update": str(db.get("NextUpdate", "")),
+    }
 
 
 # ---------------------------------------------------------------- parsing (pure)

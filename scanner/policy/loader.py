@@ -46,6 +46,7 @@ class ResolvedPolicy:
     rules: tuple[Any, ...]
     freshness_seconds: float | None
     allow_fail_open: bool = False
+    allow_stale_db: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class PolicySet:
             rules=rules,
             freshness_seconds=parse_duration(freshness).total_seconds() if freshness else None,
             allow_fail_open=policy.allow_fail_open,
+            allow_stale_db=policy.allow_stale_db,
         )
 
 

@@ -99,6 +99,8 @@ class Policy(Strict):
     # Whether `releasegate check --fail-open` may let an image through when the gate is unreachable
     # (never inherited through `extends`: each environment opts in explicitly).
     allow_fail_open: bool = False
+    # Whether a Trivy database older than the configured maximum age may still produce a verdict.
+    allow_stale_db: bool = False
     description: str | None = None
     rules: list[Rule] = Field(default_factory=list)
 

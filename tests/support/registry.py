@@ -23,7 +23,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -401,4 +401,3 @@ def write_oci_index_layout(
     (layout / "index.json").write_bytes(_canonical(top))
     (layout / "oci-layout").write_bytes(_canonical({"imageLayoutVersion": "1.0.0"}))
     return out
-
