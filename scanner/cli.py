@@ -642,6 +642,17 @@ def worker(
 
 
 @app.command()
+def beat() -> None:
+    """Run Celery beat: it schedules the reaper (run exactly one per deployment)."""
+    settings = _migrated()
+    from workers.app import app as celery_app
+
+    celery_app.start(
+        ["beat", "--loglevel=INFO", "-s", str((settings.data_dir / "celerybeat-schedule").resolve())]
+    )
+
+
+@app.command()
 def dev(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,

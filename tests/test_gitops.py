@@ -217,7 +217,7 @@ def test_hook_checks_the_digest_the_deployment_runs(environment: str) -> None:
     assert argv[:2] == ["releasegate", "check"]
     assert option(argv, "--image") == image
     assert option(argv, "--environment") == environment
-    assert float(option(argv, "--wait")) == 120
+    assert float(option(argv, "--wait")) == 300
     assert "--fail-open" not in argv, "the PreSync hook must fail closed"
 
 
@@ -577,7 +577,7 @@ def test_rendered_hook_fails_closed_when_the_gate_goes_down(
 def test_rendered_hook_waits_for_a_verdict_that_is_still_pending(
     tmp_path_factory: pytest.TempPathFactory, trivy_cache: Path, tmp_path: Path
 ) -> None:
-    """`--wait 120`: a sync that races CI's scan waits for the verdict instead of failing at once.
+    """`--wait 300`: a sync that races CI's scan waits for the verdict instead of failing at once.
     The gate has no worker until the hook is seen waiting; then one starts and the scan finishes."""
     docs = render(BACKEND / "prod")
     root = tmp_path_factory.mktemp("gate-pending")

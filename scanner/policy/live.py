@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from scanner.metrics import POLICY_RELOAD_FAILURES, POLICY_SET_VALID
@@ -22,7 +23,9 @@ class LivePolicies:
         self._current: PolicySet | None = None
         self._stamp: tuple[tuple[str, float, int], ...] | None = None
         self._checked = 0.0
+        self.loaded_at: datetime | None = None  # when the set now serving was loaded
         self.last_error: PolicySetError | None = None
+        self.last_error_at: datetime | None = None
         self.reload_failures = 0
 
     def _fingerprint(self) -> tuple[tuple[str, float, int], ...]:
@@ -47,10 +50,13 @@ class LivePolicies:
                 self._stamp = stamp
                 try:
                     self._current = load_policy_set(self.directory)
+                    self.loaded_at = datetime.now(UTC)
                     self.last_error = None
+                    self.last_error_at = None
                     POLICY_SET_VALID.set(1)
                 except PolicySetError as exc:
                     self.last_error = exc
+                    self.last_error_at = datetime.now(UTC)
                     self.reload_failures += 1
                     POLICY_RELOAD_FAILURES.inc()
                     POLICY_SET_VALID.set(0)

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from markupsafe import Markup
 from sqlalchemy import case, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -37,6 +38,7 @@ from scanner.models import FindingRow, Scan, Verdict
 from scanner.policy.loader import PolicySetError
 from scanner.policy.result import Decision
 from scanner.policy.schema import PolicyException, When
+from scanner.reports import trend_svg
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,11 @@ EXPIRING_DAYS = 14
 PAGE_SIZES = (25, 50, 100, 200)
 SEARCH_LIMIT = 1000
 _IN_CHUNK = 1000
+TREND_DAYS = 30  # the trend pages' default period
+TREND_PERIODS = (7, 30, 90)  # offered as links; any whole number of days up to TREND_MAX_DAYS is accepted
+TREND_MAX_DAYS = 365
+TREND_POINTS = 200  # the newest scans per environment that a service's trend chart draws
+SPARK_POINTS = 20  # the newest scans per cell that an overview sparkline draws
 _STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*\.(css|svg)$")
 _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 
@@ -278,22 +285,23 @@ class Cell:
     running_scan_id: str | None = None  # a newer scan that has not finished
 
 
-def latest_cells(*, session: Session, settings: Settings) -> list[Cell]:
+def latest_cells(*, session: Session, settings: Settings, service: str | None = None) -> list[Cell]:
     """Every (service, environment) with its newest finished scan and newest unfinished one, and the
-    finished scan's latest verdict: one query, whatever the number of scans."""
+    finished scan's latest verdict: one query, whatever the number of scans. `service` keeps one."""
     finished = case((col(Scan.status).in_(store.FINISHED), 1), else_=0)
-    ranked = (
-        select(
-            col(Scan.id).label("id"),
-            finished.label("finished"),
-            func.row_number()
-            .over(
-                partition_by=(col(Scan.service), col(Scan.environment), finished),
-                order_by=(col(Scan.created_at).desc(), col(Scan.id).desc()),
-            )
-            .label("rank"),
+    ranking = select(
+        col(Scan.id).label("id"),
+        finished.label("finished"),
+        func.row_number()
+        .over(
+            partition_by=(col(Scan.service), col(Scan.environment), finished),
+            order_by=(col(Scan.created_at).desc(), col(Scan.id).desc()),
         )
-    ).cte("ranked")
+        .label("rank"),
+    )
+    if service is not None:
+        ranking = ranking.where(col(Scan.service) == service)
+    ranked = ranking.cte("ranked")
     picked = select(ranked.c.id, ranked.c.finished).where(ranked.c.rank == 1).cte("picked")
     verdicts = (
         select(
@@ -582,6 +590,100 @@ def exceptions_in_use(*, session: Session, cells: Sequence[Cell]) -> dict[str, l
     return usage
 
 
+@dataclass
+class TrendScan:
+    """One finished scan on a trend: its counts by severity name (from `scans.counts`)."""
+
+    scan_id: str
+    service: str
+    environment: str
+    status: str
+    created_at: datetime
+    by_severity: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_severity.values())
+
+
+def trend_history(
+    *, session: Session, since: datetime, per_cell: int, service: str | None = None
+) -> dict[tuple[str, str], list[TrendScan]]:
+    """(service, environment) -> its finished scans created since `since`, oldest first, at most the
+    newest `per_cell` of them: one query over `scans` alone (the counts are stored with each scan, so no
+    findings are read), whatever the number of services and scans."""
+    by_severity = Scan.__table__.c.counts["by_severity"]  # type: ignore[attr-defined]
+    ranking = select(
+        col(Scan.id).label("id"),
+        col(Scan.service).label("service"),
+        col(Scan.environment).label("environment"),
+        col(Scan.status).label("status"),
+        col(Scan.created_at).label("created_at"),
+        by_severity.label("by_severity"),
+        func.row_number()
+        .over(
+            partition_by=(col(Scan.service), col(Scan.environment)),
+            order_by=(col(Scan.created_at).desc(), col(Scan.id).desc()),
+        )
+        .label("rank"),
+    ).where(col(Scan.status).in_(store.FINISHED), col(Scan.created_at) >= since)
+    if service is not None:
+        ranking = ranking.where(col(Scan.service) == service)
+    ranked = ranking.subquery("ranked")
+    query = sa_select(
+        ranked.c.id,
+        ranked.c.service,
+        ranked.c.environment,
+        ranked.c.status,
+        ranked.c.created_at,
+        ranked.c.by_severity,
+    ).where(ranked.c.rank <= per_cell)
+    history: dict[tuple[str, str], list[TrendScan]] = {}
+    for row in session.execute(query):
+        counts = row.by_severity if isinstance(row.by_severity, dict) else {}
+        history.setdefault((row.service, row.environment), []).append(
+            TrendScan(
+                scan_id=row.id,
+                service=row.service,
+                environment=row.environment,
+                status=row.status,
+                created_at=_aware(row.created_at) or since,
+                by_severity={str(k): int(v) for k, v in counts.items() if isinstance(v, int | float)},
+            )
+        )
+    for scans in history.values():
+        scans.sort(key=lambda t: (t.created_at, t.scan_id))
+    return history
+
+
+def _trend_days(value: str | None) -> int:
+    return min(max(_int(value, TREND_DAYS), 1), TREND_MAX_DAYS)
+
+
+def trend_points(scans: Sequence[TrendScan]) -> list[trend_svg.TrendPoint]:
+    return [
+        trend_svg.TrendPoint(
+            at=t.created_at,
+            counts=t.by_severity,
+            label=f"scan {t.scan_id[:12]}" + (" (scanner error)" if t.status == "error" else ""),
+            href=f"/ui/scans/{t.scan_id}",
+            partial=t.status == "error",
+        )
+        for t in scans
+    ]
+
+
+def sparkline_for(cell: Cell, scans: Sequence[TrendScan], days: int) -> Markup:
+    if not scans:
+        return Markup("")
+    totals = [t.total for t in scans]
+    label = (
+        f"{cell.service} in {cell.environment}: findings in the last {len(totals)} scan(s) "
+        f"of {days} days, {totals[0]} to {totals[-1]}"
+    )
+    return Markup(trend_svg.sparkline(totals, label=label))  # the builder escapes its text
+
+
 # ---------------------------------------------------------------- presentation helpers
 
 
@@ -605,6 +707,12 @@ class ExceptionView:
     days_left: int
     state: str  # active | expiring | expired
     covers: list[tuple[Cell, int]]
+
+    @property
+    def rule_id(self) -> str | None:
+        """The one rule id the exception names, if it names exactly one: its findings can be listed."""
+        ids = self.exception.when.rule_id
+        return ids[0] if ids and len(ids) == 1 else None
 
 
 def exception_state(expires: date, today: date) -> tuple[int, str]:
@@ -730,6 +838,12 @@ def overview(
         for c in cells
         if c.environment == "prod" and c.recorded in (Decision.FAIL.value, Decision.ERROR.value)
     ]
+    since = datetime.now(UTC) - timedelta(days=TREND_DAYS)
+    history = trend_history(session=session, since=since, per_cell=SPARK_POINTS)
+    sparklines = {
+        (c.service, c.environment): sparkline_for(c, history.get((c.service, c.environment), []), TREND_DAYS)
+        for c in cells
+    }
     return render(
         request,
         "overview.html",
@@ -739,6 +853,58 @@ def overview(
         environments=environments,
         blocked=blocked,
         service_filter=service.strip(),
+        sparklines=sparklines,
+        trend_days=TREND_DAYS,
+    )
+
+
+@dataclass
+class EnvironmentTrend:
+    environment: str
+    cell: Cell
+    scans: list[TrendScan]
+    chart: Markup
+
+
+@router.get("/ui/services/{service}")
+def service_trends(
+    service: str, request: Request, session: SessionDep, settings: SettingsDep, _: Reader
+) -> HTMLResponse:
+    cells = latest_cells(session=session, settings=settings, service=service)
+    if not cells:
+        raise store.NotFoundError(f"no scans of service {service!r}")
+    days = _trend_days(request.query_params.get("days"))
+    end = datetime.now(UTC)
+    start = end - timedelta(days=days)
+    history = trend_history(session=session, since=start, per_cell=TREND_POINTS, service=service)
+    trends = []
+    for cell in sorted(cells, key=lambda c: _environment_key(c.environment)):
+        scans = history.get((service, cell.environment), [])
+        chart = trend_svg.trend_chart(
+            trend_points(scans),
+            title=f"Findings by severity in {service} · {cell.environment}, last {days} days",
+            chart_id=f"trend-{cell.environment}",
+            start=start,
+            end=end,
+        )
+        trends.append(
+            EnvironmentTrend(
+                environment=cell.environment,
+                cell=cell,
+                scans=scans,
+                chart=Markup(chart),  # the builder escapes every text it is given
+            )
+        )
+    return render(
+        request,
+        "service.html",
+        section="overview",
+        service=service,
+        trends=trends,
+        days=days,
+        periods=TREND_PERIODS,
+        max_points=TREND_POINTS,
+        series=trend_svg.SERIES,
     )
 
 
@@ -858,7 +1024,9 @@ def policies(request: Request, settings: SettingsDep, _: Reader) -> HTMLResponse
         policy_set=policy_set,
         policies=ordered,
         describe_when=describe_when,
+        loaded_at=live.loaded_at,
         last_error=live.last_error,
+        last_error_at=live.last_error_at,
         reload_failures=live.reload_failures,
     )
 
