@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     registry_insecure: bool = False
 
     scanner_timeout_seconds: int = 900
+    # address-space cap per scanner process (Semgrep needs about 3 GiB of address space to start)
+    scanner_memory_mb: int = 6144
     max_upload_bytes: int = 2 * 1024**3
     max_unpacked_bytes: int = 4 * 1024**3
     worker_concurrency: int = 4
@@ -57,6 +59,8 @@ class Settings(BaseSettings):
     auth_failure_limit: int = 20
     reaper_interval_seconds: float = 30.0
     reaper_queued_after_seconds: float = 120.0
+    # a job still `running` this long after its scanner's time limit belongs to a dead worker
+    reaper_running_grace_seconds: float = 120.0
 
     @property
     def resolved_database_url(self) -> str:

@@ -84,6 +84,7 @@ def trivy_options(settings: Settings) -> trivy.TrivyOptions:
         skip_db_update=settings.trivy_skip_db_update,
         db_repository=settings.trivy_db_repository,
         timeout=settings.scanner_timeout_seconds,
+        memory_mb=settings.scanner_memory_mb,
         secret_config=secret_config if secret_config.exists() else None,
         registry_username=settings.registry_username,
         registry_password=settings.registry_password,
@@ -121,6 +122,7 @@ def _run_tool(settings: Settings, scan: Scan, job_name: str) -> tuple[list[Findi
             rule_dirs=settings.semgrep_rule_dirs,
             home=settings.data_dir.resolve() / "semgrep-home",
             timeout=settings.scanner_timeout_seconds,
+            memory_mb=settings.scanner_memory_mb,
         )
         data = semgrep.run_semgrep(opts, source)
         return (
@@ -291,7 +293,9 @@ def reap(
     and judging are idempotent."""
     now = now or datetime.now(UTC)
     queued_before = now - timedelta(seconds=settings.reaper_queued_after_seconds)
-    running_before = now - timedelta(seconds=settings.scanner_timeout_seconds + 120)
+    running_before = now - timedelta(
+        seconds=settings.scanner_timeout_seconds + settings.reaper_running_grace_seconds
+    )
     jobs: list[tuple[str, str]] = []
     judge: list[str] = []
     with session_factory() as session:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ def run(
     timeout: float,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    memory_mb: int = 0,
 ) -> ProcessResult:
     full_env = {**os.environ, **(env or {})}
     started = time.monotonic()
@@ -47,6 +49,7 @@ def run(
             env=full_env,
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=_memory_cap(memory_mb) if memory_mb > 0 else None,
         )
     except OSError as exc:
         raise ScannerError(f"cannot start {args[0]}: {exc}") from exc
@@ -60,6 +63,17 @@ def run(
         _kill_group(proc)
         raise
     return ProcessResult(tuple(args), proc.returncode, stdout, stderr, time.monotonic() - started)
+
+
+def _memory_cap(memory_mb: int) -> Callable[[], None]:
+    # An address-space limit, set in the child before exec: a scanner that runs away on a hostile
+    # input fails (and the verdict becomes `error`) instead of taking the worker's memory.
+    limit = memory_mb * 1024 * 1024
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

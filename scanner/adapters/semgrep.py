@@ -40,6 +40,7 @@ class SemgrepOptions:
     home: Path
     timeout: float = 900
     jobs: int = 2
+    memory_mb: int = 0
 
     def env(self) -> dict[str, str]:
         # Offline, Semgrep stalls ~100 s on its version check unless told not to; it also needs a
@@ -82,7 +83,13 @@ def scan_command(opts: SemgrepOptions, source: Path) -> list[str]:
 
 def run_semgrep(opts: SemgrepOptions, source: Path) -> dict[str, Any]:
     opts.home.mkdir(parents=True, exist_ok=True)
-    result = run(scan_command(opts, source), timeout=opts.timeout, env=opts.env(), cwd=opts.home)
+    result = run(
+        scan_command(opts, source),
+        timeout=opts.timeout,
+        env=opts.env(),
+        cwd=opts.home,
+        memory_mb=opts.memory_mb,
+    )
     try:
         data = json.loads(result.stdout)
     except ValueError:

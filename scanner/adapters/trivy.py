@@ -39,6 +39,7 @@ class TrivyOptions:
     skip_db_update: bool = True
     db_repository: str = ""
     timeout: float = 900
+    memory_mb: int = 0
     secret_config: Path | None = None
     registry_username: str = ""
     registry_password: str = ""
@@ -89,7 +90,7 @@ def fs_command(opts: TrivyOptions, source: Path) -> list[str]:
 
 
 def run_trivy(args: list[str], opts: TrivyOptions, *, cwd: Path) -> dict[str, Any]:
-    result = run(args, timeout=opts.timeout, env=opts.env(), cwd=cwd)
+    result = run(args, timeout=opts.timeout, env=opts.env(), cwd=cwd, memory_mb=opts.memory_mb)
     return decode_output(result)
 
 
