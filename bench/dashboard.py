@@ -1,11 +1,14 @@
 """Dashboard server times on a large seeded data set: 100 services x 3 environments x 10 scans, the
 newest scan of each with 500 findings and the older ones with 20 (about 200,000 findings in all),
-every scan judged by the real policy engine.
+every scan judged by the real policy engine. One service (service-000) also has a long history: 240
+more scans per environment over the last 30 days, more than its trend chart draws (200).
 
-Prints the median and 95th-percentile server time of the overview, a 500-finding scan page (plain and
-filtered), CVE and package searches that hit every service and the exceptions page (target: under
-200 ms), for PostgreSQL (when reachable) and SQLite. Requests go through FastAPI's TestClient in this
-process, so the figures are the app's own time without a network. Asserts nothing about time.
+Prints the median and 95th-percentile server time of the overview (with a sparkline per cell), a
+500-finding scan page (plain and filtered), CVE and package searches that hit every service, the
+exceptions and policies pages and the trend pages of a service with 10 scans per environment and of the
+one with 250 (target: under 200 ms), for PostgreSQL (when reachable) and SQLite. Requests go through
+FastAPI's TestClient in this process, so the figures are the app's own time without a network. Asserts
+nothing about time.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ ENVIRONMENTS = ("dev", "uat", "prod")
 SCANS_PER_CELL = 10
 LATEST_FINDINGS = 500
 OLDER_FINDINGS = 20
+HISTORY_SERVICE = 0  # service-000: a long history for the trend page's worst case
+HISTORY_SCANS = 240  # per environment, spread over the 30 days before its 10 regular scans
 RUNS = 20
 PG_ADMIN = os.environ.get("RELEASEGATE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 SHARED_CVE = "CVE-2024-00007"  # finding 7 is a vulnerability in every scan: the search's worst case
@@ -98,6 +103,11 @@ def build(policy_set: PolicySet) -> DataSet:
     for s in range(SERVICES):
         service = f"service-{s:03d}"
         for env in ENVIRONMENTS:
+            if s == HISTORY_SERVICE:
+                for j in range(HISTORY_SCANS):  # oldest first, every ~2.7 hours from 30 days ago on
+                    created = now - timedelta(days=30) + j * timedelta(days=27) / HISTORY_SCANS
+                    findings = synthetic(s, OLDER_FINDINGS, rng, now)
+                    add_scan(data, policy_set, service, env, SCANS_PER_CELL + j, created, findings)
             for k in range(SCANS_PER_CELL):
                 newest = k == SCANS_PER_CELL - 1
                 created = now - timedelta(hours=(SCANS_PER_CELL - k) * 6)
@@ -231,6 +241,10 @@ def run(label: str, url: str, data_dir: Path, data: DataSet) -> None:
         "search a package": "/ui/search?q=pkg42",
         "exceptions": "/ui/exceptions",
         "policies": "/ui/policies",
+        "service trends (10 scans per env)": f"/ui/services/service-{SERVICES - 1:03d}",
+        f"service trends ({SCANS_PER_CELL + HISTORY_SCANS} scans per env)": (
+            f"/ui/services/service-{HISTORY_SERVICE:03d}"
+        ),
     }
     print(f"dashboard[{label}]: loaded in {loaded:.1f} s; server time over {RUNS} requests (target < 200 ms)")
     for name, path in pages.items():
@@ -252,6 +266,7 @@ def main() -> None:
     print(
         f"dashboard: {SERVICES} services x {len(ENVIRONMENTS)} environments x {SCANS_PER_CELL} scans, "
         f"{len(data.findings):,} findings ({LATEST_FINDINGS} in each newest scan), every scan judged; "
+        f"service-{HISTORY_SERVICE:03d} has {HISTORY_SCANS} more scans per environment over 30 days; "
         f"built in {time.perf_counter() - start:.1f} s"
     )
     with tempfile.TemporaryDirectory() as tmp:

@@ -109,7 +109,8 @@ def tar_source(directory: Path) -> Path:
 
     import gzip
 
-    with out.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+    # no file name and no time in the gzip header: those would change the digest of the same tree
+    with out.open("wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
         with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for root, dirs, files in os.walk(directory):
                 dirs[:] = sorted(d for d in dirs if d != ".git")
@@ -209,33 +210,33 @@ def _submit(
 
 
 def _wait_for_scan(client: httpx.Client, scan_id: str, timeout: float) -> dict[str, Any]:
+    """Long-poll the scan until it has a verdict: the server answers as soon as it is stored."""
     deadline = time.monotonic() + timeout
-    delay = 0.3
     tty = _is_tty()
     errors = 0
     while True:
+        # short holds on a terminal, to show progress; long ones in CI
+        hold = max(0.0, min(2.0 if tty else 20.0, deadline - time.monotonic()))
         try:
-            resp = client.get(f"/api/v1/scans/{scan_id}")
+            resp = client.get(f"/api/v1/scans/{scan_id}", params={"wait": f"{hold:.1f}"})
         except httpx.HTTPError as exc:
             errors += 1
             if errors > 5:
                 _die(f"lost the gate while waiting: {exc}")
-            resp = None
-        if resp is not None:
-            if resp.status_code != 200:
-                _die(_api_error(resp))
-            body: dict[str, Any] = resp.json()
-            if body["status"] in ("done", "error") and body.get("verdict"):
-                if tty:
-                    typer.echo("", err=True)
-                return body
+            time.sleep(min(2.0**errors / 4, 5.0))
+            continue
+        if resp.status_code != 200:
+            _die(_api_error(resp))
+        body: dict[str, Any] = resp.json()
+        if body["status"] in ("done", "error") and body.get("verdict"):
             if tty:
-                jobs = " ".join(f"{j['name']}:{j['status']}" for j in body.get("jobs", []))
-                typer.echo(f"\r  waiting for scan {scan_id[:12]}  {jobs}   ", err=True, nl=False)
-        if time.monotonic() > deadline:
+                typer.echo("", err=True)
+            return body
+        if tty:
+            jobs = " ".join(f"{j['name']}:{j['status']}" for j in body.get("jobs", []))
+            typer.echo(f"\r  waiting for scan {scan_id[:12]}  {jobs}   ", err=True, nl=False)
+        if time.monotonic() >= deadline:
             _die(f"scan {scan_id} did not finish within {timeout:.0f}s")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 2.0)
 
 
 # ---------------------------------------------------------------- check (the PreSync hook)

@@ -205,3 +205,25 @@ def test_fail_open_is_honoured_only_where_the_policy_allows_it() -> None:
     )
     assert dev.returncode == 0
     assert "WARNING" in dev.stderr and '"audit": "fail-open"' in dev.stderr
+
+
+def test_the_same_source_tree_always_uploads_the_same_bytes(tmp_path: Path) -> None:
+    """Result reuse keys on the upload's digest: the CLI's tar.gz must not carry names or times."""
+    from scanner.archives import sha256_file
+    from scanner.cli import tar_source
+
+    (tmp_path / "src" / "app").mkdir(parents=True)
+    (tmp_path / "src" / "app" / "main.py").write_text("print('hi')\n")
+    (tmp_path / "src" / ".git").mkdir()
+    (tmp_path / "src" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    first, second = tar_source(tmp_path / "src"), tar_source(tmp_path / "src")
+    try:
+        assert first.name != second.name
+        assert sha256_file(first) == sha256_file(second)
+        import tarfile
+
+        with tarfile.open(first) as tar:
+            assert tar.getnames() == ["app/main.py"]  # .git is not uploaded
+    finally:
+        first.unlink()
+        second.unlink()

@@ -175,7 +175,7 @@ def trend_chart(
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="trend{"" if ordered else " trend-empty"}" '
         f'viewBox="0 0 {g.width} {g.height}" width="{g.width}" height="{g.height}" role="img" '
-        f'aria-labelledby="{ident}-title {ident}-desc" font-size="11">',
+        f'aria-labelledby="{ident}-title" aria-describedby="{ident}-desc" font-size="11">',
         f'<title id="{ident}-title">{_text(title)}</title>',
         f'<desc id="{ident}-desc">{_text(desc)}</desc>',
         f'<rect class="frame" x="{g.left}" y="{g.top}" width="{_num(g.plot_width)}" '
@@ -184,7 +184,8 @@ def trend_chart(
     bottom = g.top + g.plot_height
     if not ordered:
         out.append(
-            f'<text class="empty" x="{_num(g.left + g.plot_width / 2)}" y="{_num(g.top + g.plot_height / 2)}" '
+            f'<text class="empty" x="{_num(g.left + g.plot_width / 2)}" '
+            f'y="{_num(g.top + g.plot_height / 2)}" '
             f'text-anchor="middle" fill="#667085">No finished scans in this period</text>'
         )
         out.append("</svg>")
@@ -269,8 +270,9 @@ def trend_chart(
 
 
 def sparkline(values: Sequence[int], *, label: str, width: int = 96, height: int = 22) -> str:
-    """A small line of values (oldest first) scaled from 0 to their maximum, with a dot on the newest;
-    an empty string when there are none. `label` is its accessible name and tooltip."""
+    """A small line of values (oldest first, evenly spaced) scaled from 0 to their maximum, with a dot on
+    the newest at the right end; an empty string when there are none. `label` is its accessible name and
+    tooltip."""
     if not values:
         return ""
     pad = 3.0
@@ -278,7 +280,7 @@ def sparkline(values: Sequence[int], *, label: str, width: int = 96, height: int
     inner_w, inner_h = width - 2 * pad, height - 2 * pad
 
     def x(i: int) -> float:
-        return pad + (i / (len(values) - 1) * inner_w if len(values) > 1 else inner_w / 2)
+        return pad + (i / (len(values) - 1) if len(values) > 1 else 1.0) * inner_w  # one value: the newest
 
     def y(value: int) -> float:
         return pad + inner_h - max(value, 0) / top * inner_h

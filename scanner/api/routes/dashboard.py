@@ -289,7 +289,7 @@ def latest_cells(*, session: Session, settings: Settings, service: str | None = 
     """Every (service, environment) with its newest finished scan and newest unfinished one, and the
     finished scan's latest verdict: one query, whatever the number of scans. `service` keeps one."""
     finished = case((col(Scan.status).in_(store.FINISHED), 1), else_=0)
-    ranking = select(
+    ranking = sa_select(
         col(Scan.id).label("id"),
         finished.label("finished"),
         func.row_number()
@@ -613,7 +613,7 @@ def trend_history(
     newest `per_cell` of them: one query over `scans` alone (the counts are stored with each scan, so no
     findings are read), whatever the number of services and scans."""
     by_severity = Scan.__table__.c.counts["by_severity"]  # type: ignore[attr-defined]
-    ranking = select(
+    ranking = sa_select(
         col(Scan.id).label("id"),
         col(Scan.service).label("service"),
         col(Scan.environment).label("environment"),
