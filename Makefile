@@ -32,7 +32,10 @@ run: install ## Start API + worker on embedded defaults (SQLite, filesystem brok
 /usr/bin/chromium: ## Debian's Chromium, for the dashboard's browser tests
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
-test: install testdata /usr/bin/chromium ## Run the whole test suite against real Redis, PostgreSQL, Semgrep and Trivy
+/usr/bin/docker-registry /usr/bin/skopeo &: ## Debian's registry and skopeo, for the registry tests
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-registry skopeo
+
+test: install testdata /usr/bin/chromium /usr/bin/docker-registry /usr/bin/skopeo ## Run the whole test suite against real Redis, PostgreSQL, Semgrep and Trivy
 	$(BIN)/python -m pytest -q
 
 lint: install ## ruff and mypy

@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session
 
 from scanner import store
-from scanner.adapters import semgrep, trivy
+from scanner.adapters import registry, semgrep, trivy
 from scanner.adapters._process import ScannerError
 from scanner.config import Settings
 from scanner.findings import Finding, ScannerName
@@ -136,17 +136,37 @@ def _run_tool(settings: Settings, scan: Scan, job_name: str) -> tuple[list[Findi
     if job_name == ScannerName.TRIVY_IMAGE:
         archive = folder / "image.tar"
         if archive.exists():
-            args = trivy.image_command(opts_t, archive=archive)
-        elif scan.image_ref:
-            args = trivy.image_command(opts_t, ref=scan.image_ref)
-        else:
+            return _trivy_image(trivy.image_command(opts_t, archive=archive), opts_t, work, job_name)
+        if not scan.image_ref:
             raise ScannerError("no image to scan")
-        data = trivy.run_trivy(args, opts_t, cwd=work)
-        meta = data.get("Metadata") or {}
-        digests = [d for d in [meta.get("ImageID")] if d]
-        digests += [d.rsplit("@", 1)[-1] for d in meta.get("RepoDigests") or [] if "@" in d]
-        return trivy.parse_report(data, scanner=job_name), digests
+        parsed, platforms = registry.resolve(
+            scan.image_ref,
+            username=settings.registry_username,
+            password=settings.registry_password,
+            insecure=settings.registry_insecure,
+        )
+        if not platforms:
+            return _trivy_image(trivy.image_command(opts_t, ref=scan.image_ref), opts_t, work, job_name)
+        # A multi-arch index: every platform image is scanned and judged, not only the host's.
+        findings: list[Finding] = []
+        digests: list[str] = []
+        for image in platforms:
+            ref = parsed.with_digest(image.digest)
+            found, learnt = _trivy_image(trivy.image_command(opts_t, ref=ref), opts_t, work, job_name)
+            findings += found
+            digests += [image.digest, *learnt]
+        return findings, digests
     raise ScannerError(f"unknown job {job_name!r}")
+
+
+def _trivy_image(
+    args: list[str], opts: trivy.TrivyOptions, work: Path, job_name: str
+) -> tuple[list[Finding], list[str]]:
+    data = trivy.run_trivy(args, opts, cwd=work)
+    meta = data.get("Metadata") or {}
+    digests = [d for d in [meta.get("ImageID")] if d]
+    digests += [d.rsplit("@", 1)[-1] for d in meta.get("RepoDigests") or [] if "@" in d]
+    return trivy.parse_report(data, scanner=job_name), digests
 
 
 def run_job(

@@ -648,7 +648,7 @@ def trend_history(
                 environment=row.environment,
                 status=row.status,
                 created_at=_aware(row.created_at) or since,
-                by_severity={str(k): int(v) for k, v in counts.items() if isinstance(v, int | float)},
+                by_severity={k: v for k, v in counts.items() if type(v) is int},  # as counts() wrote it
             )
         )
     for scans in history.values():
