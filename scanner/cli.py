@@ -491,7 +491,19 @@ def last_good(
     if resp.status_code != 200:
         _die(_api_error(resp))
     body = resp.json()
-    typer.echo(body["image_digest"] or body["image_ref"])
+    # A digest an overlay can pin must be one the registry serves: prefer a bound manifest digest.
+    registry_digests = body.get("registry_digests") or []
+    if registry_digests:
+        typer.echo(registry_digests[0])
+    else:
+        typer.echo(
+            "releasegate: warning: no registry digest is bound to that scan (releasegate bind); "
+            "printing the image's config digest",
+            err=True,
+        )
+        typer.echo(body["image_digest"] or body["image_ref"])
+    if body.get("stale"):
+        typer.echo("releasegate: warning: its verdict is stale: scan it again before syncing", err=True)
 
 
 # ---------------------------------------------------------------- tokens (server side)

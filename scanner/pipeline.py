@@ -94,7 +94,7 @@ def trivy_options(settings: Settings) -> trivy.TrivyOptions:
 
 def _reused(
     session_factory: Callable[[], Any], scan: Scan, job_name: str
-) -> tuple[list[Finding], list[str]] | None:
+) -> tuple[list[Finding], list[tuple[str, str]]] | None:
     """The findings of the same job in the donor scan (same artifacts, tools and rules), if it has them."""
     if not scan.reuse_of:
         return None
@@ -105,12 +105,12 @@ def _reused(
         findings = [
             f for f in store.load_findings(session=session, scan_id=scan.reuse_of) if f.scanner == job_name
         ]
-        digests = [d.digest for d in store.digests_of(session=session, scan_id=scan.reuse_of)]
+        digests = [(d.digest, d.kind) for d in store.digests_of(session=session, scan_id=scan.reuse_of)]
     # first_seen belongs to this scan's service: save_findings computes it again
     return [replace(f, first_seen=None) for f in findings], digests
 
 
-def _run_tool(settings: Settings, scan: Scan, job_name: str) -> tuple[list[Finding], list[str]]:
+def _run_tool(settings: Settings, scan: Scan, job_name: str) -> tuple[list[Finding], list[tuple[str, str]]]:
     """Run one scanner; return its findings and any image digests it learnt."""
     folder = scan_folder(settings, scan.id)
     work = folder / "work" / job_name
@@ -149,23 +149,23 @@ def _run_tool(settings: Settings, scan: Scan, job_name: str) -> tuple[list[Findi
             return _trivy_image(trivy.image_command(opts_t, ref=scan.image_ref), opts_t, work, job_name)
         # A multi-arch index: every platform image is scanned and judged, not only the host's.
         findings: list[Finding] = []
-        digests: list[str] = []
+        digests: list[tuple[str, str]] = []
         for image in platforms:
             ref = parsed.with_digest(image.digest)
             found, learnt = _trivy_image(trivy.image_command(opts_t, ref=ref), opts_t, work, job_name)
             findings += found
-            digests += [image.digest, *learnt]
+            digests += [(image.digest, "manifest"), *learnt]
         return findings, digests
     raise ScannerError(f"unknown job {job_name!r}")
 
 
 def _trivy_image(
     args: list[str], opts: trivy.TrivyOptions, work: Path, job_name: str
-) -> tuple[list[Finding], list[str]]:
+) -> tuple[list[Finding], list[tuple[str, str]]]:
     data = trivy.run_trivy(args, opts, cwd=work)
     meta = data.get("Metadata") or {}
-    digests = [d for d in [meta.get("ImageID")] if d]
-    digests += [d.rsplit("@", 1)[-1] for d in meta.get("RepoDigests") or [] if "@" in d]
+    digests = [(d, "config") for d in [meta.get("ImageID")] if d]
+    digests += [(d.rsplit("@", 1)[-1], "manifest") for d in meta.get("RepoDigests") or [] if "@" in d]
     return trivy.parse_report(data, scanner=job_name), digests
 
 
@@ -191,7 +191,7 @@ def run_job(
         session.add_all([job, scan])
     error: str | None = None
     findings: list[Finding] = []
-    digests: list[str] = []
+    digests: list[tuple[str, str]] = []
     try:
         reused = _reused(session_factory, scan, job.name)
         findings, digests = reused if reused is not None else _run_tool(settings, scan, job.name)
@@ -203,8 +203,8 @@ def run_job(
         assert job is not None
         if error is None:
             job.finding_count = store.save_findings(session=session, scan=scan, findings=findings)
-            for digest in digests:
-                store.bind_digest(session=session, scan_id=scan.id, digest=digest, kind="config")
+            for digest, kind in digests:
+                store.bind_digest(session=session, scan_id=scan.id, digest=digest, kind=kind)
         job.status, job.error, job.finished_at = ("error" if error else "done"), error, datetime.now(UTC)
         session.add(job)
     with session_factory() as session:

@@ -102,7 +102,9 @@ def create_scan(*, session: Session, scan: Scan, jobs: Iterable[str]) -> list[Sc
     rows = [ScanJob(scan_id=scan.id, name=name) for name in jobs]
     session.add_all(rows)
     if scan.image_digest:
-        session.add(ImageDigest(digest=scan.image_digest, scan_id=scan.id, kind="config"))
+        # an archive is known by its config digest; a registry reference by its manifest digest
+        kind = "manifest" if scan.image_ref else "config"
+        session.add(ImageDigest(digest=scan.image_digest, scan_id=scan.id, kind=kind))
     session.flush()
     return rows
 

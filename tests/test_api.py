@@ -6,6 +6,7 @@ import io
 import json
 import os
 import tarfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -270,3 +271,33 @@ def test_the_audit_trail_lists_scans_verdicts_and_tokens(gate: Gate, tmp_path: P
     assert ("scan", scan_id) in actions and ("verdict", scan_id) in actions
     assert any(e["action"] == "token-create" and e["detail"]["scopes"] == ["read"] for e in events)
     assert all(gate.token not in json.dumps(e) for e in events)
+
+
+def test_last_good_prefers_the_digest_a_registry_serves(gate: Gate, tmp_path: Path) -> None:
+    service = f"rollback-{uuid.uuid4().hex[:8]}"
+    image = images.build_image(
+        images.merge_rootfs(
+            images.alpine_rootfs([("musl", "1.1.22-r3", "musl")]), images.plant_file("app/id", service)
+        ),
+        tmp_path / "img.tar",
+    )
+    scan = gate.cli(
+        "scan",
+        "--service",
+        service,
+        "--environment",
+        "prod",
+        "--image-tar",
+        str(image.path),
+        "--wait",
+        "--format",
+        "json",
+    )
+    assert scan.returncode == 0, scan.stderr
+    scan_id = json.loads(scan.stdout)["scan_id"]
+    before = gate.cli("last-good", "--service", service, "--environment", "prod")
+    assert before.stdout.strip() == image.config_digest and "no registry digest" in before.stderr
+    pushed = "sha256:" + uuid.uuid4().hex * 2
+    assert gate.cli("bind", "--scan", scan_id, "--digest", pushed).returncode == 0
+    after = gate.cli("last-good", "--service", service, "--environment", "prod")
+    assert after.stdout.strip() == pushed and after.stderr == ""

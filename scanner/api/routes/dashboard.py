@@ -606,20 +606,13 @@ class TrendScan:
         return sum(self.by_severity.values())
 
 
-def trend_history(
-    *, session: Session, since: datetime, per_cell: int, service: str | None = None
-) -> dict[tuple[str, str], list[TrendScan]]:
-    """(service, environment) -> its finished scans created since `since`, oldest first, at most the
-    newest `per_cell` of them: one query over `scans` alone (the counts are stored with each scan, so no
-    findings are read), whatever the number of services and scans."""
-    by_severity = Scan.__table__.c.counts["by_severity"]  # type: ignore[attr-defined]
+def _recent_scans(*, since: datetime, per_cell: int, service: str | None, columns: Sequence[str]) -> Any:
+    """The query behind the trends: per (service, environment), its finished scans created since `since`,
+    at most the newest `per_cell`, oldest first, with `columns` of the scan and its `by_severity` counts.
+    One query over `scans` alone: the counts are stored with each scan, so no finding is read."""
     ranking = sa_select(
-        col(Scan.id).label("id"),
-        col(Scan.service).label("service"),
-        col(Scan.environment).label("environment"),
-        col(Scan.status).label("status"),
-        col(Scan.created_at).label("created_at"),
-        by_severity.label("by_severity"),
+        *(getattr(Scan.__table__.c, name).label(name) for name in columns),  # type: ignore[attr-defined]
+        Scan.__table__.c.counts["by_severity"].label("by_severity"),  # type: ignore[attr-defined]
         func.row_number()
         .over(
             partition_by=(col(Scan.service), col(Scan.environment)),
@@ -630,17 +623,31 @@ def trend_history(
     if service is not None:
         ranking = ranking.where(col(Scan.service) == service)
     ranked = ranking.subquery("ranked")
-    query = sa_select(
-        ranked.c.id,
-        ranked.c.service,
-        ranked.c.environment,
-        ranked.c.status,
-        ranked.c.created_at,
-        ranked.c.by_severity,
-    ).where(ranked.c.rank <= per_cell)
+    return (
+        sa_select(*(ranked.c[name] for name in columns), ranked.c.by_severity)
+        .where(ranked.c.rank <= per_cell)
+        .order_by(ranked.c.service, ranked.c.environment, ranked.c.rank.desc())
+    )
+
+
+def _severity_counts(value: Any) -> dict[str, int]:
+    # as the engine's counts() wrote it: severity name -> int; anything else in the JSON is ignored
+    return {k: v for k, v in value.items() if type(v) is int} if isinstance(value, dict) else {}
+
+
+def trend_history(
+    *, session: Session, since: datetime, per_cell: int, service: str | None = None
+) -> dict[tuple[str, str], list[TrendScan]]:
+    """(service, environment) -> its finished scans created since `since`, oldest first, at most the
+    newest `per_cell` of them: one query, whatever the number of services and scans."""
+    query = _recent_scans(
+        since=since,
+        per_cell=per_cell,
+        service=service,
+        columns=("id", "service", "environment", "status", "created_at"),
+    )
     history: dict[tuple[str, str], list[TrendScan]] = {}
     for row in session.execute(query):
-        counts = row.by_severity if isinstance(row.by_severity, dict) else {}
         history.setdefault((row.service, row.environment), []).append(
             TrendScan(
                 scan_id=row.id,
@@ -648,12 +655,20 @@ def trend_history(
                 environment=row.environment,
                 status=row.status,
                 created_at=_aware(row.created_at) or since,
-                by_severity={k: v for k, v in counts.items() if type(v) is int},  # as counts() wrote it
+                by_severity=_severity_counts(row.by_severity),
             )
         )
-    for scans in history.values():
-        scans.sort(key=lambda t: (t.created_at, t.scan_id))
     return history
+
+
+def sparkline_totals(*, session: Session, since: datetime, per_cell: int) -> dict[tuple[str, str], list[int]]:
+    """(service, environment) -> the total findings of its newest `per_cell` finished scans since
+    `since`, oldest first: the overview's sparklines, in one query with no more columns than they need."""
+    query = _recent_scans(since=since, per_cell=per_cell, service=None, columns=("service", "environment"))
+    totals: dict[tuple[str, str], list[int]] = {}
+    for service, environment, by_severity in session.execute(query):
+        totals.setdefault((service, environment), []).append(sum(_severity_counts(by_severity).values()))
+    return totals
 
 
 def _trend_days(value: str | None) -> int:
@@ -673,10 +688,9 @@ def trend_points(scans: Sequence[TrendScan]) -> list[trend_svg.TrendPoint]:
     ]
 
 
-def sparkline_for(cell: Cell, scans: Sequence[TrendScan], days: int) -> Markup:
-    if not scans:
+def sparkline_for(cell: Cell, totals: Sequence[int], days: int) -> Markup:
+    if not totals:
         return Markup("")
-    totals = [t.total for t in scans]
     label = (
         f"{cell.service} in {cell.environment}: findings in the last {len(totals)} scan(s) "
         f"of {days} days, {totals[0]} to {totals[-1]}"
@@ -839,9 +853,9 @@ def overview(
         if c.environment == "prod" and c.recorded in (Decision.FAIL.value, Decision.ERROR.value)
     ]
     since = datetime.now(UTC) - timedelta(days=TREND_DAYS)
-    history = trend_history(session=session, since=since, per_cell=SPARK_POINTS)
+    totals = sparkline_totals(session=session, since=since, per_cell=SPARK_POINTS)
     sparklines = {
-        (c.service, c.environment): sparkline_for(c, history.get((c.service, c.environment), []), TREND_DAYS)
+        (c.service, c.environment): sparkline_for(c, totals.get((c.service, c.environment), []), TREND_DAYS)
         for c in cells
     }
     return render(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
 from scanner import intake, pipeline, store
-from scanner.api.deps import Read, SessionDep, authorize
+from scanner.api.deps import Read, SessionDep, SettingsDep, authorize
 from scanner.config import Settings
 from scanner.db import get_engine
 from scanner.metrics import VERDICTS_SERVED
@@ -133,13 +133,23 @@ def verdict_from_rows(
 
 
 @router.get("/api/v1/services/{service}/last-good")
-def last_good(service: str, environment: str, session: SessionDep, _: Read) -> dict[str, Any]:
+def last_good(
+    service: str, environment: str, session: SessionDep, settings: SettingsDep, _: Read
+) -> dict[str, Any]:
     found = store.last_good(session=session, service=service, environment=environment)
     if found is None:
         raise store.NotFoundError(f"no passing scan of {service} in {environment}")
     scan, verdict = found
-    digests = sorted({d.digest for d in store.digests_of(session=session, scan_id=scan.id)})
+    known = store.digests_of(session=session, scan_id=scan.id)
+    digests = sorted({d.digest for d in known})
+    freshness = pipeline.freshness_of(settings, environment)
+    evaluated = (
+        verdict.evaluated_at if verdict.evaluated_at.tzinfo else verdict.evaluated_at.replace(tzinfo=UTC)
+    )
     return {
+        # what an overlay can pin: digests a registry serves (pushes bound with `bind`, or scanned refs)
+        "registry_digests": sorted({d.digest for d in known if d.kind == "manifest"}),
+        "stale": freshness is not None and datetime.now(UTC) - evaluated > freshness,
         "service": service,
         "environment": environment,
         "scan_id": scan.id,
