@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,7 @@ class Dashboard:
     seeded: seeding.Seeded
     read_token: str
     write_token: str
+    policy_dir: Path  # the gate's own copy of the bundled policies: a test may break it for a while
 
     @property
     def pages(self) -> list[str]:
@@ -44,6 +48,8 @@ class Dashboard:
             f"/ui/search?q={seeding.SHARED_CVE}",
             "/ui/exceptions",
             "/ui/policies",
+            f"/ui/services/{seeding.TREND_CELL[0]}",
+            f"/ui/services/{seeding.TREND_CELL[0]}?days=7",
             "/ui/no-such-page",
         ]
 
@@ -63,8 +69,15 @@ def dashboard(
         conn.execute(f'CREATE DATABASE "{name}"')
     database_url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     tmp = tmp_path_factory.mktemp("dashboard")
+    policy_dir = tmp / "policies"
+    shutil.copytree(REPO / "policies", policy_dir)
     gate = start_gate(
-        tmp, database_url=database_url, broker_url=redis_url, trivy_cache=trivy_cache, worker=False
+        tmp,
+        database_url=database_url,
+        broker_url=redis_url,
+        trivy_cache=trivy_cache,
+        worker=False,
+        policy_dir=policy_dir,
     )
     try:
         seeded = seeding.seed(database_url, data_dir=tmp / "seed")
@@ -73,6 +86,7 @@ def dashboard(
             seeded=seeded,
             read_token=gate.token_for("read"),
             write_token=gate.token_for("scan:write"),
+            policy_dir=policy_dir,
         )
     finally:
         stop_gate(gate)
@@ -181,12 +195,19 @@ def test_cross_site_login_is_refused(dashboard: Dashboard, headers: dict[str, st
 
 def test_every_dashboard_response_carries_the_security_headers(dashboard: Dashboard) -> None:
     with dashboard.client(cookie=dashboard.read_token) as client:
-        for page in [*dashboard.pages, "/ui/login", "/ui/scans/does-not-exist", "/ui/static/dashboard.css"]:
+        extra = [
+            "/ui/login",
+            "/ui/scans/does-not-exist",
+            "/ui/services/no-such-service",
+            "/ui/static/dashboard.css",
+        ]
+        for page in [*dashboard.pages, *extra]:
             resp = client.get(page)
             assert resp.status_code in (200, 404), (page, resp.status_code)
             assert_secure_headers(resp)
         assert client.get("/ui/no-such-page").status_code == 404
         assert client.get("/ui/scans/does-not-exist").status_code == 404
+        assert client.get("/ui/services/no-such-service").status_code == 404
         css = client.get("/ui/static/dashboard.css")
         assert css.headers["content-type"].startswith("text/css")
         assert client.get("/ui/static/..%2Fdashboard.py").status_code in (303, 404)
@@ -199,6 +220,20 @@ def test_finding_text_is_escaped_in_the_html(dashboard: Dashboard) -> None:
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
     assert "<img src=x" not in html and "<script>alert" not in html
     assert "<script" not in html  # the dashboard ships no script at all
+
+
+def test_the_trend_pages_escape_what_they_show(dashboard: Dashboard) -> None:
+    with dashboard.client(cookie=dashboard.read_token) as client:
+        # a service name cannot hold markup (intake refuses it), but the URL can: it is shown as text
+        resp = client.get("/ui/services/%3Cscript%3Ealert(3)%3Cb%20title=%22x%22%3E")
+        assert resp.status_code == 404
+        assert_secure_headers(resp)
+        assert "&lt;script&gt;alert(3)&lt;b title=&#34;x&#34;&gt;" in resp.text, resp.text
+        assert "<script" not in resp.text and "<b title" not in resp.text
+        for page in (f"/ui/services/{seeding.TREND_CELL[0]}", "/ui/"):
+            html = client.get(page).text
+            assert "<script" not in html and "style=" not in html and "<style" not in html, page
+            assert not re.search(r"\son[a-z]+=", html), page  # no event handler attributes anywhere
 
 
 def test_overview_shows_each_cells_decision(dashboard: Dashboard) -> None:
@@ -216,6 +251,113 @@ def test_overview_shows_each_cells_decision(dashboard: Dashboard) -> None:
     for (service, env), decision in expected.items():
         assert f'aria-label="{service} in {env}: {decision}"' in html, (service, env)
     assert "newer scan running" in html  # notifications uat
+
+
+class Charts(HTMLParser):
+    """The trend charts of a page: per section id, the counts of SVG elements and the data tables' rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.section = ""
+        self.elements: dict[str, dict[str, int]] = {}
+        self.rows: dict[str, int] = {}
+        self.in_tbody = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        if tag == "section" and (attr.get("id") or "").startswith("env-"):
+            self.section = str(attr["id"])
+        counts = self.elements.setdefault(self.section, {})
+        if tag == "path" and "series" in (attr.get("class") or "").split():
+            counts["series"] = counts.get("series", 0) + 1
+        if tag in ("svg", "circle"):
+            counts[tag] = counts.get(tag, 0) + 1
+        self.in_tbody = tag == "tbody" or (self.in_tbody and tag != "table")
+        if tag == "tr" and self.in_tbody:
+            self.rows[self.section] = self.rows.get(self.section, 0) + 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tbody":
+            self.in_tbody = False
+
+
+def charts_of(html: str) -> Charts:
+    parser = Charts()
+    parser.feed(html)
+    return parser
+
+
+SERIES = 4  # CRITICAL, HIGH, MEDIUM, LOW
+
+
+def test_service_trend_page_draws_the_seeded_history(dashboard: Dashboard) -> None:
+    service, env = seeding.TREND_CELL
+    scans = len(seeding.HISTORY) + 1  # the older scans and the newest one, all within 30 days
+    with dashboard.client(cookie=dashboard.read_token) as client:
+        resp = client.get(f"/ui/services/{service}")
+        assert resp.status_code == 200
+        charts = charts_of(resp.text)
+        prod = charts.elements[f"env-{env}"]
+        assert prod == {"svg": 1, "circle": SERIES * scans, "series": SERIES}, prod
+        assert charts.rows[f"env-{env}"] == scans
+        for other in ("dev", "uat"):  # one scan each: dots, no lines
+            assert charts.elements[f"env-{other}"] == {"svg": 1, "circle": SERIES}, other
+        # the table's newest row is the failing scan, with its counts
+        newest = dashboard.seeded.scans[seeding.TREND_CELL]
+        assert f'href="/ui/scans/{newest}"' in resp.text
+        assert "Findings by severity in payments-api · prod, last 30 days" in resp.text
+        # 7 days hold only the two newest older scans
+        week = charts_of(client.get(f"/ui/services/{service}?days=7").text).elements[f"env-{env}"]
+        recent = 1 + sum(1 for days in seeding.HISTORY if days < 7)
+        assert week["circle"] == SERIES * recent
+        # a period that is not a number, or too long, falls back to the default or the maximum
+        assert "last 30 days" in client.get(f"/ui/services/{service}?days=abc").text
+        assert "last 365 days" in client.get(f"/ui/services/{service}?days=100000").text
+        assert "last 1 days" in client.get(f"/ui/services/{service}?days=-3").text
+        # the overview links every row to its trends and draws a sparkline per finished cell
+        html = client.get("/ui/").text
+        for name in ("payments-api", "checkout-web", "ledger", "notifications"):
+            assert f'<a href="/ui/services/{name}"' in html
+        assert html.count('class="sparkline"') == len(dashboard.seeded.scans)
+        assert f"{service} in {env}: findings in the last {scans} scan(s) of 30 days" in html
+
+
+def test_the_policies_page_shows_when_the_set_was_loaded_and_the_last_load_error(
+    dashboard: Dashboard,
+) -> None:
+    loaded = re.compile(r"<dt>Loaded</dt><dd>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)")
+    rejected = re.compile(r"The last reload was rejected</strong> at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)")
+    broken = dashboard.policy_dir / "uat.yaml"
+    original = broken.read_text()
+
+    def policies_page(until: Callable[[str], bool]) -> str:
+        deadline = time.monotonic() + 15
+        while True:  # the API looks at the files again at most once a second
+            html = client.get("/ui/policies").text
+            if until(html) or time.monotonic() > deadline:
+                return html
+            time.sleep(0.2)
+
+    with dashboard.client(cookie=dashboard.read_token) as client:
+        html = policies_page(lambda h: "none since it was loaded" in h)
+        first = loaded.search(html)
+        assert first, html
+        assert "The last reload was rejected" not in html
+        try:
+            broken.write_text(original + "\nrules: [this is not, a rule\n")
+            html = policies_page(lambda h: bool(rejected.search(h)))
+            error = rejected.search(html)
+            assert error, html
+            assert error.group(1) >= first.group(1)
+            assert "uat.yaml" in html
+            assert loaded.search(html).group(1) == first.group(1)  # type: ignore[union-attr]
+            assert '<dt>Last load error</dt><dd><span class="error">' + error.group(1) in html
+        finally:
+            broken.write_text(original)
+        html = policies_page(lambda h: "none since it was loaded" in h)
+        assert "The last reload was rejected" not in html
+        again = loaded.search(html)
+        assert again and again.group(1) >= first.group(1)
 
 
 # ---------------------------------------------------------------- in a real browser
@@ -326,6 +468,9 @@ def test_a_security_lead_walks_the_dashboard(dashboard: Dashboard, page: tuple[A
     jobs = browser_page.locator("section", has=browser_page.get_by_role("heading", name="Scanner jobs"))
     for job in ("semgrep", "trivy-fs", "trivy-image"):
         expect(jobs.get_by_role("cell", name=job, exact=True)).to_be_visible()
+    for label, suffix in (("SARIF", "report.sarif"), ("JUnit XML", "report.junit.xml")):
+        report = f"/api/v1/scans/{dashboard.seeded.failing_prod}/{suffix}"
+        expect(browser_page.get_by_role("link", name=label, exact=True)).to_have_attribute("href", report)
     total = 4 + seeding.LOW_FILLER
     expect(browser_page.get_by_role("status")).to_have_text(f"Showing 1–50 of {total} finding(s).")
     shot(browser_page, "3-scan")
@@ -373,14 +518,46 @@ def test_a_security_lead_walks_the_dashboard(dashboard: Dashboard, page: tuple[A
     expected_state = "expired" if days_left < 0 else "expiring" if days_left <= 14 else "active"
     expect(row).to_contain_text(expected_state)
     if days_left >= 0:  # while it holds, the failing prod scan's verdict applied it to the openssl CVE
-        expect(row).to_contain_text("payments-api · prod: 1")
+        expect(row).to_contain_text("payments-api · prod: 1 finding(s)")
+        covered = f"/ui/scans/{dashboard.seeded.failing_prod}?rule_id={seeding.SHARED_CVE}#findings"
+        expect(row.get_by_role("link", name="1 finding(s)")).to_have_attribute("href", covered)
     shot(browser_page, "6-exceptions")
 
     # the policies page
     browser_page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Policies").click()
     expect(browser_page.get_by_text(load_policy_set(REPO / "policies").digest)).to_be_visible()
     expect(browser_page.locator("#policy-prod")).to_contain_text("fixable-high")
+    facts = browser_page.locator("dl.facts")
+    expect(facts).to_contain_text(re.compile(r"Loaded\s*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"))
+    expect(facts).to_contain_text("Last load error")
     shot(browser_page, "7-policies")
+
+    # a service's trends, from its row on the overview
+    service, env = seeding.TREND_CELL
+    scans = len(seeding.HISTORY) + 1
+    browser_page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Overview").click()
+    browser_page.get_by_role("rowheader", name=service).get_by_role("link").click()
+    browser_page.wait_for_url(re.compile(rf"/ui/services/{service}$"))
+    expect(browser_page.get_by_role("heading", level=1)).to_have_text(f"{service} trends")
+    section = browser_page.locator(f"section#env-{env}")
+    chart = section.get_by_role("img", name=f"Findings by severity in {service} · {env}, last 30 days")
+    expect(chart).to_be_visible()
+    expect(chart.locator("circle")).to_have_count(SERIES * scans)
+    expect(chart.locator("path.series")).to_have_count(SERIES)
+    expect(chart.locator("a.point")).to_have_count(scans)
+    expect(chart).to_contain_text("scan time (UTC)")  # the axis labels
+    expect(chart).to_contain_text("findings")
+    box = chart.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 100, box  # drawn at size: the stylesheet applies
+    table = section.locator("table.trend-table")
+    expect(table).to_be_hidden()  # the text fallback is one click away
+    section.get_by_text(f"Data table for {env}").click()
+    expect(table.locator("tbody tr")).to_have_count(scans)
+    expect(table.locator("tbody tr").first).to_contain_text(dashboard.seeded.scans[seeding.TREND_CELL][:12])
+    shot(browser_page, "9-trends")
+    # a dot is a link to its scan
+    chart.locator("a.point").last.locator("circle.dot-low").click()  # LOW: the one dot not under another
+    browser_page.wait_for_url(re.compile(rf"/ui/scans/{dashboard.seeded.failing_prod}$"))
 
     watch.assert_clean()
 
@@ -406,4 +583,11 @@ def test_hostile_finding_text_shows_as_text_and_never_runs(
     browser_page.goto(f"{dashboard.gate.url}/ui/search?q=python.flask.security.xss.direct-use-of-jinja2")
     expect(browser_page.get_by_text(seeding.XSS_CODE_TITLE, exact=True).first).to_be_visible()
     shot(browser_page, "8-hostile-text")
+    # the trend page of the service with the hostile findings, and a hostile service name in its URL
+    browser_page.goto(f"{dashboard.gate.url}/ui/services/{seeding.TREND_CELL[0]}")
+    expect(browser_page.locator("svg.trend").first).to_be_visible()
+    assert browser_page.locator("script").count() == 0
+    browser_page.goto(f"{dashboard.gate.url}/ui/services/%3Cimg%20src%3Dx%20onerror%3Dalert(4)%3E")
+    expect(browser_page.get_by_text("no scans of service '<img src=x onerror=alert(4)>'")).to_be_visible()
+    assert browser_page.locator("img[src='x']").count() == 0
     watch.assert_clean()

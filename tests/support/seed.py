@@ -10,6 +10,10 @@ times differ between runs). The set covers every decision the overview shows:
 | checkout-web   | warn (CVE-2023-0286) | pending (scan running)   | pass (an older scan failed)          |
 | ledger         | pass                 | -                        | error (trivy-image failed)           |
 | notifications  | -                    | pass (newer scan running) | stale (passed 30 h ago, 24 h fresh) |
+
+payments-api prod also has a history for its trend page: older scans 9, 6 and 3 days ago (`HISTORY`),
+with findings of their own (other CVEs and packages), so that nothing in the newest scan changes
+whether it is new, how old it is or what the newest verdict says.
 """
 
 from __future__ import annotations
@@ -37,6 +41,13 @@ SHARED_CVE = "CVE-2023-0286"  # in payments-api prod (excepted by EXC-2026-014) 
 XSS_CODE_TITLE = "<img src=x onerror=alert(1)>"
 XSS_TRIVY_TITLE = "libxml2: use-after-free in xmlValidatePopElement <script>alert(2)</script>"
 LOW_FILLER = 60  # enough LOW findings in the failing prod scan to need a second page
+TREND_CELL = ("payments-api", "prod")
+# days ago -> counts by severity of an older scan of TREND_CELL
+HISTORY: dict[int, dict[Severity, int]] = {
+    9: {Severity.CRITICAL: 2, Severity.HIGH: 3, Severity.MEDIUM: 1, Severity.LOW: 4},
+    6: {Severity.CRITICAL: 1, Severity.HIGH: 2, Severity.MEDIUM: 2, Severity.LOW: 4},
+    3: {Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 5},
+}
 SCANNER_ERROR = (
     "ScannerError: trivy exited with status 1: FATAL image scan error: unable to inspect the image"
 )
@@ -48,6 +59,7 @@ Sessions = Callable[[], AbstractContextManager[Session]]
 class Seeded:
     scans: dict[tuple[str, str], str] = field(default_factory=dict)  # newest finished scan per cell
     running: dict[tuple[str, str], str] = field(default_factory=dict)  # unfinished scans
+    history: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # older finished scans
 
     @property
     def failing_prod(self) -> str:
@@ -116,6 +128,17 @@ def _fillers(count: int) -> list[Finding]:
     ]
 
 
+def _history_findings(counts: dict[Severity, int]) -> list[Finding]:
+    # the same package for the same slot in every older scan, as a real image's history would have
+    out = []
+    for severity, n in counts.items():
+        name = severity.name.lower()
+        for i in range(n):
+            rule_id = f"CVE-2021-{int(severity)}{i:03d}"
+            out.append(vuln(rule_id, severity, f"libold-{name}{i}", "0.9.0", None, f"older {name} issue {i}"))
+    return out
+
+
 def seed(database_url: str, *, data_dir: Path, policy_dir: Path = REPO / "policies") -> Seeded:
     settings = Settings(data_dir=data_dir, database_url=database_url, policy_dir=policy_dir)
     sessions: Sessions = partial(session_scope, database_url)
@@ -132,6 +155,7 @@ def seed(database_url: str, *, data_dir: Path, policy_dir: Path = REPO / "polici
         judged: datetime | None = None,
         failed_job: str | None = None,
         running: bool = False,
+        older: bool = False,
     ) -> None:
         scan_id = _scan(
             settings,
@@ -144,8 +168,13 @@ def seed(database_url: str, *, data_dir: Path, policy_dir: Path = REPO / "polici
             failed_job=failed_job,
             running=running,
         )
-        (seeded.running if running else seeded.scans)[(service, env)] = scan_id
+        if older:
+            seeded.history.setdefault((service, env), []).append(scan_id)
+        else:
+            (seeded.running if running else seeded.scans)[(service, env)] = scan_id
 
+    for days_ago, counts in sorted(HISTORY.items(), reverse=True):  # oldest first, as they happened
+        add(*TREND_CELL, _history_findings(counts), created=now - timedelta(days=days_ago), older=True)
     prod_findings = [CRITICAL, OPENSSL_HIGH, XSS_VULN, XSS_CODE, *_fillers(LOW_FILLER)]
     add("payments-api", "prod", prod_findings, created=now - 2 * hour)
     add("payments-api", "uat", [vuln("CVE-2024-6119", Severity.HIGH, "openssl", "3.0.7-r0", "3.0.15-r0",

@@ -69,7 +69,7 @@ TREND_DAYS = 30  # the trend pages' default period
 TREND_PERIODS = (7, 30, 90)  # offered as links; any whole number of days up to TREND_MAX_DAYS is accepted
 TREND_MAX_DAYS = 365
 TREND_POINTS = 200  # the newest scans per environment that a service's trend chart draws
-SPARK_POINTS = 20  # the newest scans per cell that an overview sparkline draws
+SPARK_POINTS = 12  # the newest scans per cell that an overview sparkline draws
 _STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*\.(css|svg)$")
 _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 
@@ -749,7 +749,9 @@ def _environments(cells: Iterable[Cell], settings: Settings) -> list[str]:
 
 
 def _api_paths(request: Request) -> set[str]:
-    return {getattr(route, "path", "") for route in request.app.routes}
+    # The API's own description of itself (generated once, then cached by FastAPI): newer FastAPI versions
+    # nest included routers in `app.routes`, so their paths are not listed there any more.
+    return set(request.app.openapi().get("paths", {}))
 
 
 # ---------------------------------------------------------------- pages
