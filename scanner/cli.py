@@ -225,8 +225,15 @@ def _wait_for_scan(client: httpx.Client, scan_id: str, timeout: float) -> dict[s
                 _die(f"lost the gate while waiting: {exc}")
             time.sleep(min(2.0**errors / 4, 5.0))
             continue
+        if resp.status_code in (502, 503, 504):  # a restarting API or database: wait it out
+            errors += 1
+            if errors > 10:
+                _die(_api_error(resp))
+            time.sleep(min(2.0**errors / 4, 5.0))
+            continue
         if resp.status_code != 200:
             _die(_api_error(resp))
+        errors = 0
         body: dict[str, Any] = resp.json()
         if body["status"] in ("done", "error") and body.get("verdict"):
             if tty:

@@ -38,7 +38,10 @@ def get_engine(url: str) -> Engine:
     # No pre-ping (a round trip per checkout, which doubles the verdict look-up): a connection that
     # died with the server fails once, SQLAlchemy then invalidates the pool, and callers retry
     # (Celery tasks retry OperationalError; the hook's `check` retries its request).
-    return create_engine(url, pool_size=20, max_overflow=20, pool_recycle=1800)
+    # connect_timeout bounds how long a look-up can wait for an unreachable server.
+    return create_engine(
+        url, pool_size=20, max_overflow=20, pool_recycle=1800, connect_args={"connect_timeout": 5}
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

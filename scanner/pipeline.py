@@ -184,11 +184,19 @@ def run_job(
         job_id = job.id
         if job.status in store.FINISHED:
             return _ready(session, job.scan_id)  # a redelivery of finished work: only re-signal
+        now = datetime.now(UTC)
+        stale = now - timedelta(
+            seconds=settings.scanner_timeout_seconds + settings.reaper_running_grace_seconds
+        )
+        # Claimed atomically: of two deliveries of one job (a redelivery, a reaper re-enqueue), only
+        # one runs the scanner; a job counts as abandoned only once its time limit and grace passed.
+        if not store.claim_job(session=session, job_id=job.id, now=now, stale_before=stale):
+            log.info("job %s of scan %s is already running elsewhere", job_name, scan_id)
+            return None
         scan = store.get_scan(session=session, scan_id=job.scan_id)
-        job.status, job.started_at = "running", datetime.now(UTC)
         if scan.status == "queued":
-            scan.status, scan.started_at = "running", job.started_at
-        session.add_all([job, scan])
+            scan.status, scan.started_at = "running", now
+            session.add(scan)
     error: str | None = None
     findings: list[Finding] = []
     digests: list[tuple[str, str]] = []

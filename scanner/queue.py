@@ -43,7 +43,12 @@ def make_celery(settings: Settings) -> Celery:
             "store_processed": False,
         }
     conf["beat_schedule"] = {
-        "reap": {"task": REAP, "schedule": settings.reaper_interval_seconds, "options": {"expires": 60}},
+        # expires: reap tasks stuck behind a backlog are dropped, not run back to back
+        "reap": {
+            "task": REAP,
+            "schedule": settings.reaper_interval_seconds,
+            "options": {"expires": settings.reaper_interval_seconds},
+        },
     }
     conf["beat_schedule_filename"] = str((settings.data_dir / "celerybeat-schedule").resolve())
     app.conf.update(conf)

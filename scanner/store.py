@@ -120,6 +120,22 @@ def jobs_of(*, session: Session, scan_id: str) -> list[ScanJob]:
     return list(session.exec(select(ScanJob).where(ScanJob.scan_id == scan_id).order_by(col(ScanJob.name))))
 
 
+def claim_job(*, session: Session, job_id: int | None, now: datetime, stale_before: datetime) -> bool:
+    """Mark a job running unless another delivery runs it (compare-and-set on its status)."""
+    result = session.execute(
+        update(ScanJob)
+        .where(
+            col(ScanJob.id) == job_id,
+            or_(
+                col(ScanJob.status) == "queued",
+                (col(ScanJob.status) == "running") & (col(ScanJob.started_at) < stale_before),
+            ),
+        )
+        .values(status="running", started_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 def get_job(*, session: Session, scan_id: str, name: str) -> ScanJob | None:
     return session.exec(select(ScanJob).where(ScanJob.scan_id == scan_id, ScanJob.name == name)).first()
 

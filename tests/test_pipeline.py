@@ -212,3 +212,20 @@ def test_a_vulnerability_database_past_its_age_makes_the_verdict_error(
     assert "Trivy database was updated" in doc["detail"]
     relaxed = pipeline.judge_scan(settings, sessions, scan_id, force=True)
     assert relaxed is not None and relaxed["decision"] == "pass"
+
+
+def test_a_second_delivery_of_a_running_job_does_not_run_the_scanner_again(
+    settings: Settings, sessions: Any
+) -> None:
+    scan_id = new_scan(settings, sessions, service="claimed", code=CODE)
+    with sessions() as session:
+        job = store.get_job(session=session, scan_id=scan_id, name="semgrep")
+        assert job is not None
+        now = datetime.now(UTC)
+        assert store.claim_job(session=session, job_id=job.id, now=now, stale_before=now) is True
+    # another delivery arrives while the first one runs: with no scanner available it would fail
+    broken = settings.model_copy(update={"semgrep_bin": "/nonexistent/semgrep"})
+    assert pipeline.run_job(broken, sessions, scan_id, "semgrep") is None
+    with sessions() as session:
+        job = store.get_job(session=session, scan_id=scan_id, name="semgrep")
+        assert job is not None and job.status == "running" and job.error is None
