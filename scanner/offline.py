@@ -10,7 +10,7 @@ from typing import Any
 
 from scanner.adapters import semgrep, trivy
 from scanner.findings import Finding, ScannerName, UnknownSeverityError
-from scanner.policy.engine import counts, evaluate
+from scanner.policy.engine import counts, judge
 from scanner.policy.loader import load_policy_set
 from scanner.policy.result import verdict_document
 
@@ -57,17 +57,8 @@ def evaluate_reports(
         for f in read_report(path):
             findings.setdefault(f.fingerprint, f)
     policy_set = load_policy_set(policy_dir)
-    policy = policy_set.policy_for(environment)
     items = list(findings.values())
-    evaluation = evaluate(
-        items,
-        policy=policy,
-        policy_digest=policy_set.digest,
-        exceptions=policy_set.exceptions,
-        service=service,
-        environment=environment,
-        now=now,
-    )
+    evaluation = judge(policy_set, items, service=service, environment=environment, now=now)
     doc = verdict_document(
         evaluation,
         service=service,

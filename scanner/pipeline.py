@@ -21,7 +21,7 @@ from scanner.adapters._process import ScannerError
 from scanner.config import Settings
 from scanner.findings import Finding, ScannerName
 from scanner.models import Scan, ScanJob
-from scanner.policy.engine import counts, evaluate
+from scanner.policy.engine import counts, judge
 from scanner.policy.live import LivePolicies
 from scanner.policy.loader import PolicyNotFoundError
 from scanner.policy.result import Decision, verdict_document
@@ -252,11 +252,9 @@ def judge_scan(
         detail = None
         try:
             policy = policy_set.policy_for(scan.environment)
-            evaluation = evaluate(
+            evaluation = judge(
+                policy_set,
                 findings,
-                policy=policy,
-                policy_digest=policy_set.digest,
-                exceptions=policy_set.exceptions,
                 service=scan.service,
                 environment=scan.environment,
                 now=now,

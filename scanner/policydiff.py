@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from scanner import store
 from scanner.models import Scan, Verdict
-from scanner.policy.engine import evaluate
+from scanner.policy.engine import judge
 from scanner.policy.loader import PolicyNotFoundError, PolicySet, load_policy_set
 
 
@@ -82,20 +82,17 @@ def diff(*, session: Session, base: PolicySet, head: PolicySet, now: datetime, d
         outcomes: list[tuple[str, tuple[str, ...]]] = []
         for policy_set in (base, head):
             try:
-                policy = policy_set.policy_for(scan.environment)
+                result = judge(
+                    policy_set,
+                    findings,
+                    service=scan.service,
+                    environment=scan.environment,
+                    now=now,
+                    baseline=baseline,
+                )
             except PolicyNotFoundError:
                 outcomes.append(("error", ()))
                 continue
-            result = evaluate(
-                findings,
-                policy=policy,
-                policy_digest=policy_set.digest,
-                exceptions=policy_set.exceptions,
-                service=scan.service,
-                environment=scan.environment,
-                now=now,
-                baseline=baseline,
-            )
             outcomes.append((result.decision.value, tuple(r.rule_id for r in result.reasons if r.triggered)))
         (before, rules_before), (after, rules_after) = outcomes
         if before != after:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scanner.findings import Finding, Kind, ScannerName, Severity, fingerprint_of
 
-from .engine import evaluate
+from .engine import judge
 from .loader import PolicyNotFoundError, PolicySet, Problem
 
 _SCANNER_FOR = {
@@ -124,19 +124,16 @@ def run_case(policy_set: PolicySet, case: Case, *, file: str, default_now: datet
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     try:
-        policy = policy_set.policy_for(case.environment)
+        result = judge(
+            policy_set,
+            [f.to_finding() for f in case.findings],
+            service=case.service,
+            environment=case.environment,
+            now=now,
+            baseline=frozenset(case.baseline) if case.baseline is not None else None,
+        )
     except PolicyNotFoundError as exc:
         return CaseResult(file, case.name, False, str(exc))
-    result = evaluate(
-        [f.to_finding() for f in case.findings],
-        policy=policy,
-        policy_digest=policy_set.digest,
-        exceptions=policy_set.exceptions,
-        service=case.service,
-        environment=case.environment,
-        now=now,
-        baseline=frozenset(case.baseline) if case.baseline is not None else None,
-    )
     wrong: list[str] = []
     if result.decision.value != case.expect.decision:
         wrong.append(f"decision {result.decision.value}, expected {case.expect.decision}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from scanner.findings import Finding, Severity
 
-from .loader import ResolvedPolicy
+from .loader import PolicySet, ResolvedPolicy
 from .result import Decision, Evaluation, Reason
 from .schema import PolicyException, When
 
@@ -188,3 +188,28 @@ def counts(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
         by_kind[f.kind.value] = by_kind.get(f.kind.value, 0) + 1
         by_severity[f.severity.name] = by_severity.get(f.severity.name, 0) + 1
     return {"by_kind": by_kind, "by_severity": by_severity}
+
+
+def judge(
+    policy_set: PolicySet,
+    findings: Iterable[Finding],
+    *,
+    service: str | None,
+    environment: str,
+    now: datetime,
+    baseline: frozenset[str] | None = None,
+) -> Evaluation:
+    """Evaluate findings under a whole policy set: the environment's policy and every exception.
+
+    Raises PolicyNotFoundError when no policy covers the environment.
+    """
+    return evaluate(
+        findings,
+        policy=policy_set.policy_for(environment),
+        policy_digest=policy_set.digest,
+        exceptions=policy_set.exceptions,
+        service=service,
+        environment=environment,
+        now=now,
+        baseline=baseline,
+    )

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scanner import intake, pipeline, store
 from scanner.api.deps import Read, SessionDep, SettingsDep
-from scanner.policy.engine import counts, evaluate
+from scanner.policy.engine import counts, judge
 from scanner.policy.loader import PolicySet, PolicySetError, load_policy_set
 from scanner.policy.result import verdict_document
 
@@ -73,15 +73,8 @@ def evaluate_policies(
     baseline = store.baseline_fingerprints(
         session=session, service=scan.service, environment=environment, before=scan.created_at
     )
-    result = evaluate(
-        findings,
-        policy=policy_set.policy_for(environment),
-        policy_digest=policy_set.digest,
-        exceptions=policy_set.exceptions,
-        service=scan.service,
-        environment=environment,
-        now=now,
-        baseline=baseline,
+    result = judge(
+        policy_set, findings, service=scan.service, environment=environment, now=now, baseline=baseline
     )
     doc = verdict_document(
         result,
