@@ -226,6 +226,7 @@ def _validate_members(
         _check_symlink_stays_inside(name, parts, target, symlinks, before=len(plan))
         _check_symlink_stays_inside(name, parts, target, symlinks, before=position)
 
+    _check_trailer(tar)
     return [("/".join(parts), _sanitized(member, parts)) for parts, member in plan]
 
 
@@ -304,14 +305,46 @@ def _open_tar(archive: Path) -> Iterator[tarfile.TarFile]:
     """Open with compression autodetected, turning corrupt input into UnsafeArchiveError.
 
     Headers are read lazily, so corruption can surface anywhere in the body, not only at open. A
-    corrupt bzip2 stream is reported by the bz2 module as a bare OSError and is left as such: it cannot
-    be told apart from a failing disk.
+    corrupt bzip2 stream is reported by the bz2 module as an OSError without an errno; a real I/O
+    error carries one and is left alone.
     """
     try:
-        with tarfile.open(archive, "r:*") as tar:
+        with tarfile.open(archive, "r:*", tarinfo=_BoundedTarInfo) as tar:
             yield tar
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError) as exc:
         raise UnsafeArchiveError(None, f"not a readable tar archive: {exc}") from exc
+    except OSError as exc:
+        if exc.errno is not None:
+            raise
+        raise UnsafeArchiveError(None, f"not a readable tar archive: {exc}") from exc
+
+
+MAX_PAX_HEADER = 64 * 1024
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """Refuses oversized pax headers before tarfile parses them: Python before 3.11.10 parses them in
+    quadratic time holding the GIL (CVE-2024-6232), which would freeze the API on one small upload."""
+
+    def _proc_pax(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.size > MAX_PAX_HEADER:
+            raise UnsafeArchiveError(self.name, f"a pax header of {self.size} bytes is refused")
+        return super()._proc_pax(tarfile_)  # type: ignore[misc,no-any-return]  # private tarfile hook
+
+
+def _check_trailer(tar: tarfile.TarFile) -> None:
+    """Read on past the end-of-archive marker to the end of the stream.
+
+    tarfile stops at the first block it takes for the end, so a garbled header would silently drop
+    every member after it; and the gzip/bzip2/xz checksums are only verified once the stream is read to
+    its end. Padding after the end is zeros; anything else means a corrupt or doctored archive.
+    """
+    fileobj = tar.fileobj
+    if fileobj is None:
+        return
+    while chunk := fileobj.read(1024 * 1024):
+        if chunk.strip(b"\0"):
+            raise UnsafeArchiveError(None, "data after the end of the archive: it is corrupt or truncated")
 
 
 def _iter_members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:

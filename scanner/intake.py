@@ -21,6 +21,15 @@ from scanner.models import Scan, ScanJob
 SERVICE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ENV_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+# The distribution reference grammar: [host[:port]/]path[:tag][@sha256:hex] (lower-case path parts).
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"  # a host name label never starts with "-"
+IMAGE_REF_RE = re.compile(
+    rf"^(?:(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?/)?"
+    rf"{_COMPONENT}(?:/{_COMPONENT})*"
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
+)
+COMMIT_RE = re.compile(r"^[0-9A-Za-z._/-]{1,80}$")
 _CHUNK = 1024 * 1024
 
 
@@ -98,10 +107,10 @@ def validate(req: ScanRequest, settings: Settings) -> None:
         raise BadRequestError(
             "nothing to scan: give an image, an image archive or a source archive", status=422, code="invalid"
         )
-    if req.image_ref and (
-        len(req.image_ref) > 500 or any(c.isspace() for c in req.image_ref) or req.image_ref.startswith("-")
-    ):
-        raise BadRequestError("image is not a valid reference", status=422, code="invalid")
+    if req.image_ref and (len(req.image_ref) > 500 or not IMAGE_REF_RE.match(req.image_ref)):
+        raise BadRequestError("image is not a valid image reference", status=422, code="invalid")
+    if req.commit is not None and not COMMIT_RE.match(req.commit):
+        raise BadRequestError("commit must be a revision (at most 80 characters)", status=422, code="invalid")
 
 
 def accept(req: ScanRequest, *, settings: Settings, session: Session) -> Accepted:

@@ -369,11 +369,6 @@ def test_failed_bearer_authentication_is_rate_limited_per_client(world: World) -
     CHECKED.append("rate limit bearer")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the dashboard authenticates with deps.scopes_of directly (login form, session cookie): its "
-    "failures are neither counted nor limited, so tokens can be guessed there without a 429",
-)
 @pytest.mark.parametrize("via", ["login form", "session cookie"])
 def test_failed_dashboard_authentication_is_rate_limited(world: World, via: str) -> None:
     address = "127.0.43.1" if via == "login form" else "127.0.43.2"

@@ -146,13 +146,7 @@ def upload(gate: Gate, field: str, data: bytes | Path, *, timeout: float = 60) -
 
 # ------------------------------------------------------------------------------------------- archives
 
-ARCHIVE_XFAILS = {
-    "corrupt-bzip2": "corrupt bzip2 data mid-stream raises a bare OSError that archives._open_tar lets "
-    "through: HTTP 500",
-    "corrupt-gzip": "tarfile takes a garbled header for the end of the archive and nobody reads on to the "
-    "gzip CRC: the corrupt upload is accepted with members silently missing",
-    "gzip-crc-mismatch": "the gzip trailer (CRC-32) is never read: altered content is accepted and scanned",
-}
+ARCHIVE_XFAILS: dict[str, str] = {}
 
 
 @pytest.mark.slow
@@ -228,11 +222,6 @@ def test_a_body_declared_too_large_is_refused_before_it_is_read(hgate: Gate) -> 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="without Content-Length the multipart parser spools the whole body to temp files before "
-    "save_upload counts it: the 413 only comes after everything was read",
-)
 def test_a_chunked_upload_past_the_cap_is_cut_off_while_streaming(hgate: Gate) -> None:
     """No Content-Length (chunked): the server must stop reading once the cap is crossed, not spool all
     of it to disk first. Sends up to 5x the cap; the 413 must arrive before 3x has been sent."""
@@ -346,10 +335,6 @@ GRAMMAR_REFERENCES = {
     "path-traversal": "../../../etc/passwd",
     "file-url": "file:///etc/passwd",
 }
-NO_GRAMMAR = pytest.mark.xfail(
-    strict=True,
-    reason="intake.validate only refuses whitespace, a leading '-' and >500 chars: no reference grammar",
-)
 
 
 def _submit_json(gate: Gate, body: dict[str, object]) -> httpx.Response:
@@ -360,7 +345,7 @@ def _submit_json(gate: Gate, body: dict[str, object]) -> httpx.Response:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
-    [*REFUSED_REFERENCES, *(pytest.param(n, marks=NO_GRAMMAR) for n in GRAMMAR_REFERENCES)],
+    [*REFUSED_REFERENCES, *GRAMMAR_REFERENCES],
 )
 def test_a_hostile_image_reference_is_refused(hgate: Gate, name: str) -> None:
     ref = {**REFUSED_REFERENCES, **GRAMMAR_REFERENCES}[name]
@@ -465,28 +450,10 @@ DEEP_JSON = "[" * 100_000 + "]" * 100_000
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param(
-            "deep-json-scan",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="submit_scan's json.loads raises RecursionError, which it does not catch: HTTP 500",
-            ),
-        ),
+        "deep-json-scan",
         "deep-json-evaluate",
-        pytest.param(
-            "commit-10kB",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="commit is not length-checked; the varchar(80) insert fails and the API answers 503",
-            ),
-        ),
-        pytest.param(
-            "commit-10kB-multipart",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="commit is not length-checked; the varchar(80) insert fails and the API answers 503",
-            ),
-        ),
+        "commit-10kB",
+        "commit-10kB-multipart",
         "three-files",
         "hundred-fields",
         "unknown-field",
@@ -549,15 +516,9 @@ def test_a_hostile_request_body_is_refused(hgate: Gate, name: str) -> None:
 
 # ---------------------------------------------------------------------------------------------- policies
 
-DEEP_YAML = pytest.mark.xfail(
-    strict=True,
-    reason="policy.loader._documents catches yaml errors but not the RecursionError that deep nesting "
-    "raises in PyYAML's composer: HTTP 500 from the API, a traceback from `policy lint`",
-)
-
 
 def _policy_params() -> list[object]:
-    return [pytest.param(n, marks=DEEP_YAML) if n == "deep-nesting" else n for n in HOSTILE_POLICIES]
+    return list(HOSTILE_POLICIES)
 
 
 @pytest.mark.slow
@@ -696,11 +657,6 @@ def test_the_cli_refuses_hostile_input_cleanly(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="CVE-2024-6232: Python 3.11.7's tarfile parses pax headers with a quadratic regex; a ~300-byte "
-    "gzip upload holds the GIL for seconds to hours and freezes the whole API",
-)
 def test_a_pax_header_redos_is_refused_quickly(hgate: Gate) -> None:
     """A 100,000-digit pax header (gzip: a few hundred bytes) costs ~10 s of frozen API here, and the cost
     grows with the square of its length; fixed Pythons refuse it in milliseconds."""

@@ -7,8 +7,9 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scanner import archives, intake, store
 from scanner.api.deps import AuthError
@@ -25,10 +26,38 @@ def error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
+class BodyLimit:
+    """Counts request body bytes as they arrive: an upload past the cap is refused (413) while it is
+    being sent, whether or not it declared a Content-Length (chunked uploads do not)."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise intake.TooLargeError(f"request body exceeds {self.limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="releasegate", version="0.1.0", description="The security gate of a GitOps pipeline.")
     app.state.settings = settings
+    # two uploads of at most max_upload_bytes each, plus the form's fields
+    app.add_middleware(BodyLimit, limit=2 * settings.max_upload_bytes + 1024 * 1024)
     app.state.celery = make_celery(settings)
     for module in (health, scans, verdicts, policies):
         app.include_router(module.router)
@@ -37,7 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(AuthError)
     async def _auth(_: Request, exc: AuthError) -> JSONResponse:
         code = {401: "unauthorized", 403: "forbidden", 429: "rate_limited"}.get(exc.status, "forbidden")
-        return error(exc.status, code, exc.message)
+        response = error(exc.status, code, exc.message)
+        if exc.status == 429:
+            response.headers["Retry-After"] = "60"
+        return response
 
     @app.exception_handler(intake.BadRequestError)
     async def _bad(_: Request, exc: intake.BadRequestError) -> JSONResponse:
@@ -67,6 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        # a value the database refuses (too long, out of range) is the client's error, not an outage
+        return error(422, "invalid", "a value is too long or out of range")
 
     @app.exception_handler(DBAPIError)
     async def _database(_: Request, exc: DBAPIError) -> JSONResponse:

@@ -116,6 +116,19 @@ def note_auth_failure(request: Request) -> None:
     _failures[_client(request)].append(time.monotonic())
 
 
+def checked_scopes(request: Request, session: Session, raw: str) -> set[str] | None:
+    """scopes_of with the failed-authentication limit (sync callers: the dashboard's login and pages)."""
+    scopes = cached_scopes(raw)
+    if scopes is not None:
+        return scopes
+    if auth_blocked(request):
+        raise AuthError(429, "too many failed authentication attempts; retry in a minute")
+    scopes = scopes_of(session, raw)
+    if scopes is None:
+        note_auth_failure(request)
+    return scopes
+
+
 async def authorize(request: Request, scope: str, session: Session | None = None) -> set[str]:
     """The caller's scopes, or AuthError (401 no/invalid token, 403 lacking `scope`, 429 too many
     failed attempts)."""

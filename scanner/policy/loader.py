@@ -216,6 +216,9 @@ def _documents(path: Path, rel: str, problems: list[Problem]) -> list[tuple[Any,
         mark = exc.problem_mark
         problems.append(Problem(rel, (mark.line + 1) if mark else 0, f"invalid YAML: {exc.problem}"))
         return []
+    except RecursionError:
+        problems.append(Problem(rel, 0, "the document is nested too deeply"))
+        return []
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         problems.append(Problem(rel, 0, f"cannot read: {exc}"))
         return []

@@ -195,7 +195,7 @@ class Forbidden(Exception):
 
 def dashboard_reader(request: Request, session: SessionDep) -> set[str]:
     raw = deps.bearer_token(request)
-    scopes = deps.scopes_of(session, raw) if raw else None
+    scopes = deps.checked_scopes(request, session, raw) if raw else None
     if scopes is None:
         raise LoginRequired
     if "read" not in scopes:
@@ -790,7 +790,7 @@ def login(
             request, "login.html", status=403, signed_in=False, next=target, error="Cross-site login refused."
         )
     token = token.strip()
-    scopes = deps.scopes_of(session, token) if token else None
+    scopes = deps.checked_scopes(request, session, token) if token else None
     if scopes is None:
         return render(
             request,

@@ -90,8 +90,11 @@ async def submit_scan(
         else:
             try:
                 body = ScanIn.model_validate(json.loads(await request.body() or b"null"))
-            except ValueError as exc:
-                raise intake.BadRequestError(f"invalid JSON body: {exc}", status=422, code="invalid") from exc
+            except (ValueError, RecursionError) as exc:
+                message = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                raise intake.BadRequestError(
+                    f"invalid JSON body: {message}", status=422, code="invalid"
+                ) from exc
             if body.source is not None:
                 raise intake.BadRequestError(
                     "git sources are not supported by this server yet: upload source_tar instead",
