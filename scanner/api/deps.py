@@ -5,15 +5,42 @@ from __future__ import annotations
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from scanner import store
 from scanner.config import Settings
 from scanner.db import get_engine
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers: {"error": {"code", "message"}}."""
+
+    error: ErrorDetail
+
+
+_ERRORS = {
+    400: "bad request (e.g. an unsafe archive)",
+    401: "missing, invalid or revoked token",
+    403: "the token lacks the scope",
+    404: "not found",
+    413: "too large",
+    422: "invalid request",
+    429: "too many failed authentications",
+    503: "the database is unavailable",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text} for code, text in _ERRORS.items()
+}
 
 
 class AuthError(Exception):

@@ -54,6 +54,12 @@ def readyz(request: Request, settings: SettingsDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"description": "Prometheus metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}
+    },
+)
 def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

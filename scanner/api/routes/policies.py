@@ -12,12 +12,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from scanner import intake, pipeline, store
-from scanner.api.deps import Read, SessionDep, SettingsDep
+from scanner.api.deps import ERROR_RESPONSES, Read, SessionDep, SettingsDep
 from scanner.policy.engine import counts, judge
 from scanner.policy.loader import PolicySet, PolicySetError, load_policy_set
 from scanner.policy.result import verdict_document
 
-router = APIRouter(tags=["policies"])
+router = APIRouter(tags=["policies"], responses=ERROR_RESPONSES)
 
 _FILE_NAME = re.compile(r"^(exceptions/)?[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.ya?ml$")
 MAX_POLICY_BYTES = 1024 * 1024

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from scanner import intake, store
 from scanner.api import deps
-from scanner.api.deps import Read, ScanWrite, SessionDep, SettingsDep
+from scanner.api.deps import ERROR_RESPONSES, Read, ScanWrite, SessionDep, SettingsDep
 from scanner.config import Settings
 from scanner.findings import Severity
 from scanner.metrics import SCANS_SUBMITTED
@@ -26,7 +26,7 @@ from scanner.models import FindingRow, Scan
 from scanner.queue import RUN_JOB
 from scanner.reports import junit, sarif
 
-router = APIRouter()
+router = APIRouter(responses=ERROR_RESPONSES)
 log = logging.getLogger(__name__)
 
 
@@ -334,7 +334,17 @@ def finding_json(row: FindingRow) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/scans/{scan_id}/report.sarif", tags=["reports"])
+@router.get(
+    "/api/v1/scans/{scan_id}/report.sarif",
+    tags=["reports"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "SARIF 2.1.0",
+            "content": {"application/sarif+json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 def sarif_report(scan_id: str, session: SessionDep, _: Read) -> Response:
     """SARIF 2.1.0 for code-scanning views (one run per scanner, verdict in the run properties)."""
     scan = store.get_scan(session=session, scan_id=scan_id)
@@ -345,7 +355,14 @@ def sarif_report(scan_id: str, session: SessionDep, _: Read) -> Response:
     return Response(json.dumps(log), media_type="application/sarif+json")
 
 
-@router.get("/api/v1/scans/{scan_id}/report.junit.xml", tags=["reports"])
+@router.get(
+    "/api/v1/scans/{scan_id}/report.junit.xml",
+    tags=["reports"],
+    response_class=Response,
+    responses={
+        200: {"description": "JUnit XML", "content": {"application/xml": {"schema": {"type": "string"}}}}
+    },
+)
 def junit_report(scan_id: str, session: SessionDep, _: Read) -> Response:
     """JUnit XML for CI test-report views: one suite per matched policy rule."""
     store.get_scan(session=session, scan_id=scan_id)

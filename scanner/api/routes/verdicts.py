@@ -10,13 +10,13 @@ from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
 from scanner import intake, pipeline, store
-from scanner.api.deps import Read, SessionDep, SettingsDep, authorize
+from scanner.api.deps import ERROR_RESPONSES, Read, SessionDep, SettingsDep, authorize
 from scanner.config import Settings
 from scanner.db import get_engine
 from scanner.metrics import VERDICTS_SERVED
 from scanner.policy.result import Decision, verdict_document
 
-router = APIRouter(tags=["verdicts"])
+router = APIRouter(tags=["verdicts"], responses=ERROR_RESPONSES)
 
 
 _VERDICT_PARAMS: dict[str, Any] = {
