@@ -53,3 +53,27 @@ def test_a_broken_rule_fails_the_job_instead_of_passing_silently(tmp_path: Path)
     opts = semgrep.SemgrepOptions(binary=str(BIN / "semgrep"), rule_dirs=[rules], home=tmp_path / "home")
     with pytest.raises(semgrep.ScannerError):
         semgrep.run_semgrep(opts, tmp_path / "src")
+
+
+def test_a_code_finding_keeps_its_fingerprint_when_ten_lines_are_inserted_above(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    (source / "app").mkdir(parents=True)
+    target = source / "app" / "run.py"
+
+    def fingerprints() -> dict[str, tuple[str, int | None]]:
+        data = semgrep.run_semgrep(options(tmp_path), source)
+        found = semgrep.parse_report(
+            data, read_lines=semgrep.file_line_reader(source), source_root=str(source)
+        )
+        return {f.rule_id: (f.fingerprint, f.line) for f in found}
+
+    target.write_text(CODE)
+    before = fingerprints()
+    target.write_text("\n".join(f"# unrelated line {i}" for i in range(10)) + "\n" + CODE)
+    after = fingerprints()
+
+    rule = "python-subprocess-shell-true"
+    assert before[rule][1] == 5 and after[rule][1] == 15  # it moved ...
+    assert before[rule][0] == after[rule][0]  # ... and is still the same finding
+    target.write_text(CODE.replace('"sh -c "', '"bash -c "'))
+    assert fingerprints()[rule][0] != before[rule][0]  # changed code is a new finding
