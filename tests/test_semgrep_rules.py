@@ -24,8 +24,16 @@ def test_at_least_thirty_rules_each_with_an_id_message_severity_and_cwe() -> Non
             assert rule["message"] and rule["severity"] in {"ERROR", "WARNING", "INFO"}, path
             assert "." not in rule["id"], "the adapter takes the id after the last dot"
             assert rule["metadata"]["cwe"], path
-            assert any(path.with_suffix(ext).exists() for ext in (".py", ".js", ".ts", ".jsx", ".tsx")), path
+            extensions = (".py", ".js", ".ts", ".jsx", ".tsx", ".go", ".java", ".dockerfile", ".test.yml")
+            assert any(path.with_suffix(ext).exists() for ext in extensions), path
     assert len(ids) == len(set(ids)) >= 30
+    languages = {
+        lang
+        for path in RULE_FILES
+        for rule in yaml.safe_load(path.read_text())["rules"]
+        for lang in rule["languages"]
+    }
+    assert {"python", "javascript", "go", "java", "dockerfile", "yaml"} <= languages
 
 
 @pytest.mark.slow
