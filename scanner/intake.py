@@ -7,7 +7,7 @@ import json
 import re
 import shutil
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -56,8 +56,6 @@ class ScanRequest:
     force: bool = False
     image_tar: Path | None = None
     source_tar: Path | None = None
-    staging: Path | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import shutil
 import time
@@ -370,7 +369,3 @@ def freshness_of(settings: Settings, environment: str) -> timedelta | None:
     except PolicyNotFoundError:
         return None
     return timedelta(seconds=seconds) if seconds else None
-
-
-def dumps(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, sort_keys=True)

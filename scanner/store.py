@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
@@ -491,9 +491,3 @@ def last_good(*, session: Session, service: str, environment: str) -> tuple[Scan
         .limit(1)
     ).first()
     return (row[0], row[1]) if row else None
-
-
-def delete_scan(*, session: Session, scan_id: str) -> None:
-    for model in (FindingRow, ScanJob, ImageDigest, Verdict):
-        session.execute(delete(model).where(col(model.scan_id) == scan_id))
-    session.execute(delete(Scan).where(col(Scan.id) == scan_id))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +170,6 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def _with_fingerprint(f: Finding, fp: str) -> Finding:
-    from dataclasses import replace
-
     return replace(f, fingerprint=fp)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -144,8 +144,3 @@ def run_case(policy_set: PolicySet, case: Case, *, file: str, default_now: datet
     if case.expect.exceptions_applied is not None and applied != sorted(case.expect.exceptions_applied):
         wrong.append(f"exceptions {applied}, expected {sorted(case.expect.exceptions_applied)}")
     return CaseResult(file, case.name, not wrong, "; ".join(wrong) or result.decision.value)
-
-
-def summary(results: list[CaseResult]) -> dict[str, Any]:
-    failed = [r for r in results if not r.ok]
-    return {"cases": len(results), "failed": len(failed)}

@@ -179,7 +179,6 @@ async def _from_form(request: Request, settings: Settings, staging: Path) -> int
             image_ref=fields.get("image") or None,
             commit=fields.get("commit") or None,
             force=fields.get("force", "").lower() in {"1", "true", "yes"},
-            staging=staging,
         )
         for name in ("image_tar", "source_tar"):
             upload = form.get(name)
