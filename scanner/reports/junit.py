@@ -21,12 +21,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from scanner.findings import Finding
+from scanner.reports._common import as_int, clean, mappings
+from scanner.reports._common import triggered as is_triggered
 
 PASSING_DECISIONS = frozenset({"pass", "warn"})
 
 # Characters XML 1.0 refuses (most C0 controls, lone surrogates, U+FFFE/U+FFFF), plus C1 controls and
 # Unicode direction overrides, which a report view would render.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 _URL = re.compile(r"https?://\S+")
 _NAME_LIMIT = 300
 
@@ -37,18 +38,13 @@ def to_junit(findings: Sequence[Finding], verdict: Mapping[str, Any]) -> str:
     policy = _line(verdict.get("policy")) or "policy"
     by_fingerprint = {f.fingerprint: f for f in findings}
     suites = [_verdict_suite(verdict, policy, findings)]
-    suites += [_rule_suite(reason, policy, by_fingerprint) for reason in _mappings(verdict.get("reasons"))]
+    suites += [_rule_suite(reason, policy, by_fingerprint) for reason in mappings(verdict.get("reasons"))]
 
     root = ET.Element("testsuites", name=f"releasegate {policy}")
     _set_counts(root, suites)
     root.extend(suites)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def clean(value: object) -> str:
-    """A string fit for XML and a report view: never None, never a control character."""
-    return _UNSAFE.sub("?", "" if value is None else str(value))
 
 
 def _line(value: object, limit: int = _NAME_LIMIT) -> str:
@@ -72,8 +68,8 @@ def _verdict_suite(verdict: Mapping[str, Any], policy: str, findings: Sequence[F
     case = ET.SubElement(suite, "testcase", name=f"policy {policy}", classname=f"releasegate.{policy}")
     blocking = [
         _line(reason.get("rule_id"))
-        for reason in _mappings(verdict.get("reasons"))
-        if reason.get("action") == "block" and _triggered(reason)
+        for reason in mappings(verdict.get("reasons"))
+        if reason.get("action") == "block" and is_triggered(reason)
     ]
     if decision == "error":
         detail = _line(verdict.get("detail")) or "a scanner failed"
@@ -86,9 +82,9 @@ def _verdict_suite(verdict: Mapping[str, Any], policy: str, findings: Sequence[F
         ET.SubElement(case, "failure", message=message, type=decision)
     out = [f"decision: {decision}"]
     out += [f"findings: {summary}" for summary in [_finding_counts(verdict, findings)] if summary]
-    for exc in _mappings(verdict.get("exceptions_applied")):
+    for exc in mappings(verdict.get("exceptions_applied")):
         out.append(
-            f"exception {_line(exc.get('id'))} applied to {_int(exc.get('count'))} finding(s), "
+            f"exception {_line(exc.get('id'))} applied to {as_int(exc.get('count'))} finding(s), "
             f"expires {_line(exc.get('expires'))}, owner {_line(exc.get('owner'))}"
         )
     ET.SubElement(case, "system-out").text = "\n".join(out)
@@ -99,12 +95,12 @@ def _verdict_suite(verdict: Mapping[str, Any], policy: str, findings: Sequence[F
 def _rule_suite(reason: Mapping[str, Any], policy: str, by_fingerprint: Mapping[str, Finding]) -> ET.Element:
     rule_id = _line(reason.get("rule_id"))
     action = _line(reason.get("action"))
-    count, limit, triggered = _int(reason.get("count")), _int(reason.get("max")), _triggered(reason)
+    count, limit, triggered = as_int(reason.get("count")), as_int(reason.get("max")), is_triggered(reason)
     summary = f"{action} rule {rule_id}: {count} finding(s) matched, max {limit}"
     suite = ET.Element("testsuite", name=f"{policy}: {rule_id}")
     _properties(suite, {"action": action, "count": count, "max": limit, "triggered": triggered})
     classname = f"releasegate.{policy}.{rule_id}"
-    examples = _mappings(reason.get("examples"))
+    examples = mappings(reason.get("examples"))
 
     if not triggered:
         case = ET.SubElement(suite, "testcase", name=f"{rule_id}: within max {limit}", classname=classname)
@@ -156,7 +152,7 @@ def _where(ex: Mapping[str, Any]) -> str:
     if ex.get("package"):
         return _line(ex.get("package"))
     path = _line(ex.get("path"))
-    line = _int(ex.get("line"))
+    line = as_int(ex.get("line"))
     return f"{path}:{line}" if path and line > 0 else path
 
 
@@ -172,7 +168,7 @@ def _example_detail(ex: Mapping[str, Any], finding: Finding | None, summary: str
         fixed = f" -> fixed in {_line(ex['fixed_version'])}" if ex.get("fixed_version") else " (no fix)"
         lines.append(f"package: {_line(ex['package'])} {installed}{fixed}")
     if ex.get("path"):
-        line = _int(ex.get("line"))
+        line = as_int(ex.get("line"))
         lines.append(f"location: {_line(ex['path'])}" + (f":{line}" if line > 0 else ""))
     if finding is not None and finding.target and finding.target != ex.get("path"):
         lines.append(f"target: {_line(finding.target)}")
@@ -197,7 +193,7 @@ def _finding_counts(verdict: Mapping[str, Any], findings: Sequence[Finding]) -> 
         counts = verdict.get("counts")
         stored = counts.get("by_severity") if isinstance(counts, Mapping) else None
         by_severity = stored if isinstance(stored, Mapping) else {}
-    return ", ".join(f"{_line(name)} {_int(n)}" for name, n in sorted(by_severity.items()))
+    return ", ".join(f"{_line(name)} {as_int(n)}" for name, n in sorted(by_severity.items()))
 
 
 def _properties(element: ET.Element, values: Mapping[str, Any]) -> None:
@@ -216,27 +212,3 @@ def _set_counts(element: ET.Element, suites: Iterable[ET.Element]) -> None:
     element.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))
     element.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
     element.set("time", "0")
-
-
-def _triggered(reason: Mapping[str, Any]) -> bool:
-    if isinstance(reason.get("triggered"), bool):
-        return bool(reason["triggered"])
-    return _int(reason.get("count")) > _int(reason.get("max"))
-
-
-def _mappings(value: object) -> list[Mapping[str, Any]]:
-    if not isinstance(value, list | tuple):
-        return []
-    return [item for item in value if isinstance(item, Mapping)]
-
-
-def _int(value: object) -> int:
-    """A count or line from a document that may be broken: anything that is not a number counts 0."""
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, str | float):
-        try:
-            return int(value)
-        except (ValueError, OverflowError):
-            return 0
-    return 0

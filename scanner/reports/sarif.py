@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from scanner.findings import Finding, Kind, Severity
+from scanner.reports._common import as_int, clean, mappings
+from scanner.reports._common import triggered as is_triggered
 
 SARIF_VERSION = "2.1.0"
 # The `id` of the vendored official schema (tests/data/sarif-schema-2.1.0.json).
@@ -41,7 +43,6 @@ LEVEL: Mapping[Severity, str] = {
 
 # C0 and C1 controls except tab and newline, direction overrides (Trojan Source), lone surrogates
 # (they cannot be encoded as UTF-8) and the two non-characters XML also refuses.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 # RFC 3986 characters a URL may carry as they are; anything else makes it no helpUri.
 _URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 _SHORT_DESCRIPTION = 200
@@ -67,11 +68,6 @@ def to_sarif(
     if not runs:
         runs = [_run("", [], verdict, tools)]  # the verdict still needs a home
     return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": runs}
-
-
-def clean(value: object) -> str:
-    """A string fit for a report: never None, never a control character."""
-    return _UNSAFE.sub("?", "" if value is None else str(value))
 
 
 def _run(
@@ -213,26 +209,20 @@ def _verdict_summary(verdict: Mapping[str, Any], tools: Mapping[str, str]) -> di
         {
             "rule_id": clean(reason.get("rule_id")),
             "action": clean(reason.get("action")),
-            "count": _int(reason.get("count")),
-            "max": _int(reason.get("max")),
-            "triggered": _triggered(reason),
+            "count": as_int(reason.get("count")),
+            "max": as_int(reason.get("max")),
+            "triggered": is_triggered(reason),
         }
-        for reason in _mappings(verdict.get("reasons"))
+        for reason in mappings(verdict.get("reasons"))
     ]
     summary["exceptions_applied"] = [
         {key: clean(exc.get(key)) for key in ("id", "owner", "expires") if exc.get(key) is not None}
-        | {"count": _int(exc.get("count"))}
-        for exc in _mappings(verdict.get("exceptions_applied"))
+        | {"count": as_int(exc.get("count"))}
+        for exc in mappings(verdict.get("exceptions_applied"))
     ]
     if tools:
         summary["tools"] = dict(tools)
     return summary
-
-
-def _triggered(reason: Mapping[str, Any]) -> bool:
-    if isinstance(reason.get("triggered"), bool):
-        return bool(reason["triggered"])
-    return _int(reason.get("count")) > _int(reason.get("max"))
 
 
 def _web_url(reference: str) -> str | None:
@@ -246,30 +236,12 @@ def _web_url(reference: str) -> str | None:
     return text if parts.netloc else None
 
 
-def _mappings(value: object) -> list[Mapping[str, Any]]:
-    if not isinstance(value, list | tuple):
-        return []
-    return [item for item in value if isinstance(item, Mapping)]
-
-
 def _string_map(value: object) -> dict[str, str]:
     if not isinstance(value, Mapping):
         return {}
     return {clean(key): clean(item) for key, item in value.items() if item not in (None, "")}
 
 
-def _int(value: object) -> int:
-    """A count or line from a document that may be broken: anything that is not a number counts 0."""
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, str | float):
-        try:
-            return int(value)
-        except (ValueError, OverflowError):
-            return 0
-    return 0
-
-
 def _positive_int(value: object) -> int | None:
-    number = _int(value)
+    number = as_int(value)
     return number if number >= 1 else None

@@ -4,14 +4,13 @@ stripped of control characters so a finding cannot rewrite the log (ANSI escapes
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+from scanner.reports._common import UNSAFE
 
 
 def clean(value: Any, limit: int = 160) -> str:
-    text = _CONTROL.sub("?", str(value)).replace("\n", " ")
+    text = UNSAFE.sub("?", str(value)).replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
