@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from scanner.findings import Finding, Kind, Severity
@@ -439,41 +438,57 @@ class ScanVerdictRow:
     status: str
     document: dict[str, Any] | None
     evaluated_at: datetime | None
+    # the stored document as JSON text and its decision: the hook's answer can be sent as stored
+    raw: str | None = None
+    decision: str | None = None
 
 
-def _verdicts_query(where: str) -> Any:
-    # Plain SQL built once: constructing a Core select per call costs ten times the query itself,
-    # and this is the PreSync hook's hot path.
-    from sqlalchemy import JSON, DateTime, String, text
-
-    return text(
-        "SELECT s.id, s.service, s.status, v.document, v.evaluated_at "
-        "FROM scans s LEFT OUTER JOIN verdicts v ON v.scan_id = s.id "
-        f"WHERE s.environment = :environment AND {where} "
-        "ORDER BY s.created_at DESC, v.evaluated_at DESC LIMIT 50"
-    ).columns(id=String, service=String, status=String, document=JSON, evaluated_at=DateTime)
-
-
-_BY_DIGEST = _verdicts_query("s.id IN (SELECT d.scan_id FROM image_digests d WHERE d.digest = :key)")
-_BY_SCAN = _verdicts_query("s.id = :key")
+_RAW_SQL = (
+    "SELECT s.id, s.service, s.status, CAST(v.document AS TEXT), v.evaluated_at, v.decision "
+    "FROM scans s LEFT OUTER JOIN verdicts v ON v.scan_id = s.id "
+    "WHERE s.environment = {p} AND {where} "
+    "ORDER BY s.created_at DESC, v.evaluated_at DESC LIMIT 50"
+)
 
 
 def image_verdicts(
-    *, session: Session | Connection, environment: str, digest: str | None = None, scan_id: str | None = None
+    engine: Any, *, environment: str, digest: str | None, scan_id: str | None
 ) -> list[ScanVerdictRow]:
-    """The scans of an image (by any digest) or one scan, newest first, each with its latest verdict."""
-    query, key = (_BY_SCAN, scan_id) if scan_id is not None else (_BY_DIGEST, digest)
+    """The scans of an image (by any digest) or one scan, newest first, each with its latest verdict.
+
+    On the driver's own connection: this is the PreSync hook's hot path, and SQLAlchemy's statement
+    and result layers cost more than the indexed query itself.
+    """
+    p = "%s" if engine.dialect.paramstyle in ("format", "pyformat") else "?"
+    by_digest = f"s.id IN (SELECT d.scan_id FROM image_digests d WHERE d.digest = {p})"
+    where = f"s.id = {p}" if scan_id is not None else by_digest
+    sql = _RAW_SQL.format(p=p, where=where)
+    postgres = engine.dialect.name == "postgresql"
+    raw = engine.raw_connection()
+    try:
+        if postgres:
+            # a lone read needs no BEGIN/ROLLBACK round trips; the pool gets the connection back as
+            # it was (transactional), or every later Session on it would commit statement by statement
+            raw.driver_connection.autocommit = True
+        try:
+            cur = raw.cursor()
+            cur.execute(sql, (environment, scan_id if scan_id is not None else digest))
+            fetched = cur.fetchall()
+            cur.close()
+        finally:
+            if postgres:
+                raw.driver_connection.autocommit = False
+    finally:
+        raw.close()
     out: list[ScanVerdictRow] = []
     seen: set[str] = set()
-    for sid, service, status, document, evaluated_at in session.execute(
-        query, {"environment": environment, "key": key}
-    ):
+    for sid, service, status, text, evaluated_at, decision in fetched:
         if sid in seen:
-            continue  # an older verdict of a scan already listed
+            continue
         seen.add(sid)
-        out.append(
-            ScanVerdictRow(sid, service, status, document, _aware(evaluated_at) if evaluated_at else None)
-        )
+        # PostgreSQL's driver returns datetimes; SQLite's returns the text SQLAlchemy stored
+        when = datetime.fromisoformat(evaluated_at) if isinstance(evaluated_at, str) else evaluated_at
+        out.append(ScanVerdictRow(sid, service, status, None, _aware(when) if when else None, text, decision))
     return out
 
 
