@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from scanner.findings import Finding, Kind, Severity
@@ -464,7 +465,12 @@ def image_verdicts(
     where = f"s.id = {p}" if scan_id is not None else by_digest
     sql = _RAW_SQL.format(p=p, where=where)
     postgres = engine.dialect.name == "postgresql"
-    raw = engine.raw_connection()
+    params = (environment, scan_id if scan_id is not None else digest)
+    driver_error = engine.dialect.loaded_dbapi.Error
+    try:
+        raw = engine.raw_connection()
+    except driver_error as exc:  # the server is down: the same error SQLAlchemy would raise (503)
+        raise DBAPIError.instance(sql, params, exc, driver_error) from exc
     try:
         if postgres:
             # a lone read needs no BEGIN/ROLLBACK round trips; the pool gets the connection back as
@@ -472,12 +478,15 @@ def image_verdicts(
             raw.driver_connection.autocommit = True
         try:
             cur = raw.cursor()
-            cur.execute(sql, (environment, scan_id if scan_id is not None else digest))
+            cur.execute(sql, params)
             fetched = cur.fetchall()
             cur.close()
         finally:
-            if postgres:
+            if postgres and not raw.driver_connection.closed:
                 raw.driver_connection.autocommit = False
+    except driver_error as exc:
+        raw.invalidate()  # a connection that failed is not given back to the pool
+        raise DBAPIError.instance(sql, params, exc, driver_error) from exc
     finally:
         raw.close()
     out: list[ScanVerdictRow] = []
