@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     registry_username: str = ""
     registry_password: str = ""
     registry_insecure: bool = False
+    # `source: {git_url: "file://..."}` reads repositories on the gate's own disk: tests and demos only
+    git_allow_local: bool = False
 
     scanner_timeout_seconds: int = 900
     # address-space cap per scanner process (Semgrep needs about 3 GiB of address space to start)

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from sqlmodel import Session
 
-from scanner import archives, pipeline, store
+from scanner import archives, gitsource, pipeline, store
 from scanner.config import Settings
 from scanner.models import Scan, ScanJob
 
@@ -56,6 +56,8 @@ class ScanRequest:
     force: bool = False
     image_tar: Path | None = None
     source_tar: Path | None = None
+    git_url: str | None = None
+    git_commit: str | None = None
 
 
 @dataclass
@@ -101,7 +103,14 @@ def validate(req: ScanRequest, settings: Settings) -> None:
         raise BadRequestError(
             "give an image reference or an image archive, not both", status=422, code="invalid"
         )
-    if not (req.image_ref or req.image_tar or req.source_tar):
+    if req.git_url and req.source_tar:
+        raise BadRequestError("give a source archive or a git source, not both", status=422, code="invalid")
+    if req.git_url:
+        try:
+            gitsource.check_url(req.git_url, allow_local=settings.git_allow_local)
+        except gitsource.GitSourceError as exc:
+            raise BadRequestError(str(exc), status=422, code="invalid") from exc
+    if not (req.image_ref or req.image_tar or req.source_tar or req.git_url):
         raise BadRequestError(
             "nothing to scan: give an image, an image archive or a source archive", status=422, code="invalid"
         )
@@ -129,6 +138,16 @@ def accept(req: ScanRequest, *, settings: Settings, session: Session) -> Accepte
             image_digest = image_digest_of_ref(req.image_ref)
         if req.source_tar is not None:
             source_digest = archives.sha256_file(req.source_tar)
+        git_tree = None
+        if req.git_url and req.git_commit:
+            # fetched first: the commit id (not the ref asked for) keys the reuse of results
+            git_tree = settings.scans_dir / f".git-{scan_id}" / "source"
+            try:
+                commit_id = gitsource.fetch(req.git_url, req.git_commit, git_tree,
+                                            allow_local=settings.git_allow_local)  # fmt: skip
+            except gitsource.GitSourceError as exc:
+                raise BadRequestError(str(exc), status=422, code="git_source") from exc
+            source_digest = f"git:{commit_id}"
         policy_set = pipeline.live_policies(settings).get()
         tools = pipeline.tool_versions(settings)
         key = request_key(
@@ -153,6 +172,8 @@ def accept(req: ScanRequest, *, settings: Settings, session: Session) -> Accepte
         folder.mkdir(parents=True, exist_ok=False)
         if req.source_tar is not None:
             archives.unpack_tar(req.source_tar, folder / "source", max_bytes=settings.max_unpacked_bytes)
+        if git_tree is not None:
+            shutil.move(str(git_tree), folder / "source")
         if req.image_tar is not None:
             shutil.move(str(req.image_tar), folder / "image.tar")
         scan = Scan(
@@ -174,7 +195,7 @@ def accept(req: ScanRequest, *, settings: Settings, session: Session) -> Accepte
             session=session,
             scan=scan,
             jobs=pipeline.jobs_for(
-                has_image=bool(req.image_tar or req.image_ref), has_source=bool(req.source_tar)
+                has_image=bool(req.image_tar or req.image_ref), has_source=bool(req.source_tar or req.git_url)
             ),
         )
         session.commit()
@@ -185,6 +206,8 @@ def accept(req: ScanRequest, *, settings: Settings, session: Session) -> Accepte
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(settings.scans_dir / f".git-{scan_id}", ignore_errors=True)
 
 
 def artifact_key(*, image: str | None, source: str | None, tools: dict[str, str]) -> str:

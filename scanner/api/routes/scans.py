@@ -95,17 +95,13 @@ async def submit_scan(
                 raise intake.BadRequestError(
                     f"invalid JSON body: {message}", status=422, code="invalid"
                 ) from exc
-            if body.source is not None:
-                raise intake.BadRequestError(
-                    "git sources are not supported by this server yet: upload source_tar instead",
-                    status=422,
-                    code="unsupported",
-                )
             req = intake.ScanRequest(
                 service=body.service,
                 environment=body.environment,
                 image_ref=body.image,
-                commit=body.commit,
+                commit=body.commit or (body.source.commit if body.source else None),
+                git_url=body.source.git_url if body.source else None,
+                git_commit=body.source.commit if body.source else None,
                 force=body.force,
             )
         accepted = await run_in_threadpool(intake.accept, req, settings=settings, session=session)
