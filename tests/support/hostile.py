@@ -16,7 +16,6 @@ import functools
 import hashlib
 import io
 import os
-import subprocess
 import tarfile
 import uuid
 import zlib
@@ -28,7 +27,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from tests.conftest import BIN, PG_ADMIN_URL, Gate, free_port, service_env, start_worker, stop_gate, wait_for
+from tests.conftest import PG_ADMIN_URL, Gate, start_gate, stop_gate
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -72,34 +71,20 @@ def private_gate(
     ever handed to a scanner (which could try to reach a registry).
     """
     database_url = fresh_database()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = service_env(
-        data_dir=tmp / "data",
-        database_url=database_url,
-        broker_url=broker_url,
-        trivy_cache=trivy_cache,
-        url=url,
-    )
-    env.update(extra_env or {})
-    gate = Gate(url=url, token="", env=env, data_dir=tmp / "data")
-    logs = tmp / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
     try:
-        gate.token = gate.token_for("admin")  # also runs the migrations
-        gate.env["RELEASEGATE_TOKEN"] = gate.token
-        gate.procs["api"] = subprocess.Popen(
-            [str(BIN / "releasegate"), "serve", "--port", str(port)],
-            env=env,
-            stdout=(logs / "api.log").open("wb"),
-            stderr=subprocess.STDOUT,
+        gate = start_gate(
+            tmp,
+            database_url=database_url,
+            broker_url=broker_url,
+            trivy_cache=trivy_cache,
+            worker=worker,
+            env=extra_env,
         )
-        if worker:
-            gate.procs["worker"] = start_worker(gate, logs)
-        wait_for(lambda: httpx.get(f"{url}/readyz", timeout=1).status_code == 200, 30, "the private API")
-        yield gate
+        try:
+            yield gate
+        finally:
+            stop_gate(gate)
     finally:
-        stop_gate(gate)
         drop_database(database_url)
 
 
